@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmservice.restore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place typed errors become ``fail_json``: no traceback ever reaches the user."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
+
+
+def run_module(module, run):
+    """Call ``run(module)`` and exit with its result dict, or fail with
+    ``msg``, ``error_code`` and ``remediation`` for a collection error."""
+    try:
+        result = run(module)
+    except VmServiceRestoreError as exc:
+        module.fail_json(**exc.to_result())
+    module.exit_json(**result)

@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmservice.restore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""vCenter SOAP client (pyvmomi): one session per task, bulk PropertyCollector reads.
+
+Knows nothing about AnsibleModule: it raises typed errors from ``errors``.
+Modules hold one instance and pass it down; nothing here inherits from it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+import ssl
+
+from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
+    ApiAccessError,
+    AuthenticationError,
+    CertificateError,
+    MissingDependencyError,
+    NotFoundError,
+)
+
+try:
+    from pyVim import connect as pyvim_connect
+    from pyVmomi import vim, vmodl
+    HAS_PYVMOMI = True
+    PYVMOMI_IMPORT_ERROR = None
+except ImportError as import_error:  # pragma: no cover - exercised by ansible-test's import sanity
+    HAS_PYVMOMI = False
+    PYVMOMI_IMPORT_ERROR = import_error
+
+# Only what the scan needs: never the whole config (it is large on real VMs).
+VM_PROPERTIES = ("name", "parent", "config.uuid", "config.instanceUuid", "config.extraConfig", "runtime.powerState")
+FOLDER_PROPERTIES = ("name", "parent")
+DATACENTER_PROPERTIES = ("name", "parent")
+DEFAULT_PAGE_SIZE = 250
+
+
+class VsphereClient:
+    """A logged-in pyvmomi session. Use as a context manager so it always logs out."""
+
+    def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_cert=None,
+                 proxy_host=None, proxy_port=None, timeout=60):
+        if not HAS_PYVMOMI:
+            raise MissingDependencyError("pyvmomi is required: %s" % PYVMOMI_IMPORT_ERROR)
+        self.hostname = hostname
+        self._si = self._login(hostname, username, password, port, validate_certs, ca_cert,
+                               proxy_host, proxy_port, timeout)
+        self.content = self._si.RetrieveContent()
+        self._folder_namespace_supported = None
+
+    @staticmethod
+    def _ssl_context(validate_certs, ca_cert):
+        if not validate_certs:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        try:
+            return ssl.create_default_context(cafile=ca_cert) if ca_cert else ssl.create_default_context()
+        except (IOError, OSError, ssl.SSLError) as exc:
+            raise CertificateError("cannot load ca_cert %s: %s" % (ca_cert, exc))
+
+    def _login(self, hostname, username, password, port, validate_certs, ca_cert, proxy_host, proxy_port, timeout):
+        kwargs = dict(host=hostname, user=username, pwd=password, port=port,
+                      sslContext=self._ssl_context(validate_certs, ca_cert),
+                      httpConnectionTimeout=timeout, disableSslCertValidation=not validate_certs)
+        if proxy_host:
+            kwargs.update(httpProxyHost=proxy_host, httpProxyPort=proxy_port or 80)
+        where = "%s:%s" % (hostname, port)
+        try:
+            return pyvim_connect.SmartConnect(**kwargs)
+        except vim.fault.InvalidLogin as exc:
+            raise AuthenticationError("vCenter %s refused the login for %s: %s" % (where, username, exc.msg))
+        except ssl.SSLCertVerificationError as exc:
+            raise CertificateError("TLS certificate of %s not trusted: %s" % (where, exc.verify_message))
+        except ssl.SSLError as exc:
+            raise ApiAccessError("TLS error talking to %s: %s" % (where, exc))
+        except (socket.error, OSError) as exc:
+            raise ApiAccessError("cannot connect to vCenter %s: %s" % (where, exc))
+        except vmodl.MethodFault as exc:
+            raise ApiAccessError("vCenter %s refused the session: %s" % (where, exc.msg))
+
+    def close(self):
+        if self._si is not None:
+            try:
+                pyvim_connect.Disconnect(self._si)
+            except Exception:  # pylint: disable=broad-except
+                pass  # logout is best effort: the session expires on its own
+            self._si = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @property
+    def api_version(self):
+        return self.content.about.apiVersion
+
+    @property
+    def instance_uuid(self):
+        """vCenter instance UUID (what VM Operator stores as manager-id)."""
+        return self.content.about.instanceUuid
+
+    def folder_namespace_supported(self):
+        """Whether Folder.namespace exists on this server (vCenter 7.0+, not vcsim).
+
+        Probed once with a one-object read: asking an unknown property in the
+        bulk read would fail the whole retrieval.
+        """
+        if self._folder_namespace_supported is None:
+            try:
+                self._retrieve([self._object_spec(self.content.rootFolder)],
+                               {vim.Folder: ("namespace",)}, page_size=1)
+                self._folder_namespace_supported = True
+            except (vmodl.fault.InvalidProperty, vmodl.fault.MethodNotFound, vmodl.MethodFault):
+                self._folder_namespace_supported = False
+        return self._folder_namespace_supported
+
+    def find_folder(self, path):
+        """The folder at inventory path ``path`` (``/DC0/vm/ns1``)."""
+        found = self._call(self.content.searchIndex.FindByInventoryPath, path.rstrip("/"))
+        if not isinstance(found, vim.Folder):
+            raise NotFoundError("no folder at inventory path %s" % path,
+                                remediation="Give the folder as /<datacenter>/vm/<folder>, as shown in the vSphere Client.")
+        return found
+
+    def scan_inventory(self, vm_root=None, page_size=DEFAULT_PAGE_SIZE):
+        """One paged PropertyCollector retrieval of every folder and datacenter
+        (for paths and namespaces) and every VM under ``vm_root`` (default: all).
+
+        Returns a list of ``{"moid", "type", "props"}`` dicts.
+        """
+        folder_props = FOLDER_PROPERTIES + (("namespace",) if self.folder_namespace_supported() else ())
+        view_manager = self.content.viewManager
+        views = []
+        try:
+            inventory_view = self._call(view_manager.CreateContainerView, self.content.rootFolder,
+                                        [vim.Folder, vim.Datacenter], True)
+            views.append(inventory_view)
+            if vm_root is None:
+                vm_view = self._call(view_manager.CreateContainerView, self.content.rootFolder, [vim.VirtualMachine], True)
+            else:
+                vm_view = self._call(view_manager.CreateContainerView, vm_root, [vim.VirtualMachine], True)
+            views.append(vm_view)
+            object_specs = [self._view_spec(view) for view in views]
+            return self._retrieve(object_specs, {
+                vim.Folder: folder_props,
+                vim.Datacenter: DATACENTER_PROPERTIES,
+                vim.VirtualMachine: VM_PROPERTIES,
+            }, page_size)
+        except vmodl.MethodFault as exc:
+            raise ApiAccessError("vCenter %s: inventory read failed: %s" % (self.hostname, exc.msg))
+        except (socket.error, OSError) as exc:
+            raise ApiAccessError("vCenter %s: connection lost during inventory read: %s" % (self.hostname, exc))
+        finally:
+            for view in views:
+                try:
+                    view.DestroyView()
+                except Exception:  # pylint: disable=broad-except
+                    pass  # views die with the session anyway
+
+    @staticmethod
+    def _object_spec(obj):
+        return vmodl.query.PropertyCollector.ObjectSpec(obj=obj, skip=False)
+
+    @staticmethod
+    def _view_spec(view):
+        traversal = vmodl.query.PropertyCollector.TraversalSpec(name="view", path="view", skip=False,
+                                                                type=vim.view.ContainerView)
+        return vmodl.query.PropertyCollector.ObjectSpec(obj=view, skip=True, selectSet=[traversal])
+
+    def _retrieve(self, object_specs, properties_by_type, page_size):
+        collector = self.content.propertyCollector
+        filter_spec = vmodl.query.PropertyCollector.FilterSpec(
+            objectSet=object_specs,
+            propSet=[vmodl.query.PropertyCollector.PropertySpec(type=kind, pathSet=list(paths), all=False)
+                     for kind, paths in properties_by_type.items()],
+        )
+        options = vmodl.query.PropertyCollector.RetrieveOptions(maxObjects=page_size)
+        objects = []
+        result = collector.RetrievePropertiesEx([filter_spec], options)
+        while result is not None:
+            objects.extend(self._flatten(result.objects))
+            if not result.token:
+                break
+            result = collector.ContinueRetrievePropertiesEx(result.token)
+        return objects
+
+    @staticmethod
+    def _flatten(object_contents):
+        flat = []
+        for content in object_contents or ():
+            props = dict((prop.name, prop.val) for prop in content.propSet or ())
+            flat.append({"moid": content.obj._moId, "type": content.obj._wsdlName, "props": props})
+        return flat
+
+    def _call(self, method, *args):
+        try:
+            return method(*args)
+        except vmodl.MethodFault as exc:
+            raise ApiAccessError("vCenter %s: %s failed: %s" % (self.hostname, getattr(method, "__name__", "call"), exc.msg))
+
+
+def extra_config_to_dict(options):
+    """ExtraConfig OptionValue list -> {key: str(value)}."""
+    return dict((option.key, "" if option.value is None else str(option.value)) for option in options or ())
+
+
+def moref_id(obj):
+    return obj._moId if obj is not None else None

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmservice.restore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure view of one bulk inventory read: folder paths, namespace folders, BIOS UUID peers.
+
+Input is what ``VsphereClient.scan_inventory`` returns (plain dicts with
+pyvmomi values only in ``parent`` references), so tests build it by hand.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmservice.restore.plugins.module_utils.codec import normalize_uuid
+
+
+def _moid(ref):
+    return getattr(ref, "_moId", ref) if ref is not None else None
+
+
+class InventorySnapshot:
+    """Folders, datacenters and VMs of one retrieval, indexed by MoID."""
+
+    def __init__(self, objects, folder_namespace_supported):
+        self.folder_namespace_supported = folder_namespace_supported
+        self._containers = {}
+        self.vms = []
+        for obj in objects:
+            if obj["type"] == "VirtualMachine":
+                self.vms.append(obj)
+            else:
+                self._containers[obj["moid"]] = obj
+        self._paths = {}
+        self._by_folder_and_uuid = {}
+        for vm in self.vms:
+            key = (self.parent_moid(vm), normalize_uuid(vm["props"].get("config.uuid")))
+            if key[1]:
+                self._by_folder_and_uuid.setdefault(key, []).append(vm)
+
+    @staticmethod
+    def parent_moid(obj):
+        return _moid(obj["props"].get("parent"))
+
+    def path(self, moid):
+        """Inventory path (``/DC0/vm/ns1``); the invisible root folder is left out."""
+        if moid not in self._paths:
+            names = []
+            seen = set()
+            current = self._containers.get(moid)
+            while current is not None and current["moid"] not in seen:
+                seen.add(current["moid"])
+                parent = self.parent_moid(current)
+                if parent is None:  # the root folder ("Datacenters") is not part of paths
+                    break
+                names.append(current["props"].get("name", ""))
+                current = self._containers.get(parent)
+            self._paths[moid] = "/" + "/".join(reversed(names)) if names else None
+        return self._paths[moid]
+
+    def folder_name(self, moid):
+        folder = self._containers.get(moid)
+        return folder["props"].get("name") if folder else None
+
+    def folder_namespace(self, moid):
+        """The namespace a folder belongs to: ``Folder.namespace`` where the
+        server has it, else the folder's name (vcsim, see vcsim-on-debian.md)."""
+        folder = self._containers.get(moid)
+        if folder is None or folder["type"] != "Folder":
+            return None
+        if self.folder_namespace_supported:
+            return folder["props"].get("namespace") or None
+        return folder["props"].get("name")
+
+    def bios_uuid_peers(self, vm):
+        """Names of the other VMs in the same folder with the same BIOS UUID."""
+        key = (self.parent_moid(vm), normalize_uuid(vm["props"].get("config.uuid")))
+        return [peer["props"].get("name") for peer in self._by_folder_and_uuid.get(key, ()) if peer is not vm]

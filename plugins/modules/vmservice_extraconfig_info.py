@@ -1,0 +1,391 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vmservice.restore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: vmservice_extraconfig_info
+short_description: Read, decode and validate the VM Service backup data of VMs
+version_added: 0.1.0
+description:
+  - VM Operator keeps each VM Service VM's state in the vSphere VM's ExtraConfig (the VirtualMachine
+    YAML, bootstrap Secrets and ConfigMaps, PVC and classic disk data, a backup version), gzip and
+    base64 encoded. This module decodes that data and says whether the backup can be restored.
+  - Reads live VMs from vCenter with one paged PropertyCollector retrieval (only the properties it
+    needs, however many VMs), or offline C(.vmx) files from a backup repository (O(vmx_path)).
+  - Accepts both key namings, VM Operator's real C(vmservice.virtualmachine.*) keys and the
+    C(vmservice.vmoperator.vmware.com/*) keys of the backup and restore guide, and reports which it found.
+  - Every decode is bounded (O(max_decoded_size)); gzip bombs, YAML alias bombs, Python object tags,
+    truncated or non-UTF-8 data become coded errors on the VM, never a crash.
+  - An invalid backup does not fail the module; an unreadable source (missing file, failed login) does,
+    with RV(error_code) and a remediation hint.
+author:
+  - vmservice.restore contributors
+extends_documentation_fragment:
+  - vmservice.restore.vmware
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+  diff_mode:
+    support: none
+requirements:
+  - pyvmomi >= 8.0.3 (live mode only)
+  - PyYAML
+options:
+  namespace:
+    description:
+      - Only VMs of this Supervisor namespace, by their C(vmservice.namespacedName) or VM YAML, wherever
+        they sit (a VM restored into the wrong folder is found and flagged C(NOT_IN_NAMESPACE_FOLDER)).
+    type: str
+  names:
+    description:
+      - Only VMs whose VM Service name or vSphere name is in this list.
+      - A named VM without VM Service data is returned with error C(NOT_A_VM_SERVICE_VM).
+    type: list
+    elements: str
+  moids:
+    description:
+      - Only VMs with these managed object IDs (C(vm-123)). Live mode only.
+    type: list
+    elements: str
+  folder:
+    description:
+      - Only VMs under this inventory folder path, for example C(/Datacenter/vm/Namespaces/my-ns). Live mode only.
+    type: str
+  vmx_path:
+    description:
+      - Read offline instead of from vCenter. A C(.vmx) file, a directory searched recursively for
+        C(.vmx) files, or a list of both.
+      - Connection options are ignored when this is set.
+    type: list
+    elements: path
+  include_secret_data:
+    description:
+      - Also return the values of the bootstrap Secrets and ConfigMaps (cloud-init user data, sysprep).
+      - These are secrets. The task must set C(no_log: true); otherwise the module refuses with
+        C(error_code=SECRET_DATA_NEEDS_NO_LOG).
+    type: bool
+    default: false
+  max_decoded_size:
+    description:
+      - Largest size in bytes one value may decode to. Larger values are refused with C(DATA_TOO_LARGE)
+        without inflating them.
+    type: int
+    default: 16777216
+notes:
+  - Without O(namespace), O(names), O(moids) or O(folder), every VM carrying VM Service data is returned.
+  - C(NOT_IN_NAMESPACE_FOLDER) and C(DUPLICATE_BIOS_UUID) are checked in live mode only. Where vCenter has
+    no C(Folder.namespace) property (old servers, vcsim) a namespace folder is recognised by its name.
+seealso:
+  - name: VM Service backup and restore guide
+    description: The ExtraConfig keys and the restore rules this module checks.
+    link: https://techdocs.broadcom.com/
+'''
+
+EXAMPLES = r'''
+- name: Validate the backups of every VM of a namespace
+  vmservice.restore.vmservice_extraconfig_info:
+    hostname: vcenter.example.com
+    username: administrator@vsphere.local
+    password: "{{ vcenter_password }}"
+    ca_cert: /etc/pki/vcenter-ca.pem
+    namespace: my-namespace
+  register: backup
+
+- name: List the VMs that cannot be restored
+  ansible.builtin.debug:
+    msg: "{{ item.vm_service_name }}: {{ item.errors | map(attribute='code') | join(', ') }}"
+  loop: "{{ backup.vms | rejectattr('valid') }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: Check VMX files straight from a backup repository, offline
+  vmservice.restore.vmservice_extraconfig_info:
+    vmx_path: /mnt/backup-repository/my-namespace
+  register: offline
+
+- name: Read bootstrap secret values (the task must be no_log)
+  vmservice.restore.vmservice_extraconfig_info:
+    names: [web-1]
+    include_secret_data: true
+  no_log: true
+  register: with_secrets
+'''
+
+RETURN = r'''
+source:
+  description: Where the data was read from.
+  returned: always
+  type: str
+  sample: vcenter
+summary:
+  description: Counts over RV(vms).
+  returned: always
+  type: dict
+  sample: {"total": 3, "valid": 2, "invalid": 1, "errors": {"CORRUPT_DATA": 1}, "warnings": {"MISSING_BACKUP_VERSION": 1}}
+vms:
+  description: One entry per VM, sorted by namespace, VM Service name and vSphere name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: vSphere VM name (C(displayName) offline).
+      type: str
+      sample: web-1
+    moid:
+      description: Managed object ID; null offline.
+      type: str
+      sample: vm-1042
+    vmx_path:
+      description: The C(.vmx) file read; null in live mode.
+      type: str
+    namespace:
+      description: Supervisor namespace, from C(vmservice.namespacedName) or else the VM YAML.
+      type: str
+      sample: my-namespace
+    vm_service_name:
+      description: Name of the VirtualMachine resource.
+      type: str
+      sample: web-1
+    bios_uuid:
+      description: BIOS UUID (C(config.uuid), C(uuid.bios) in a VMX), canonical lower case.
+      type: str
+    instance_uuid:
+      description: vCenter instance UUID of the VM (C(config.instanceUuid), C(vc.uuid)).
+      type: str
+    folder:
+      description: Inventory path of the VM's folder; null offline.
+      type: str
+      sample: /Datacenter/vm/my-namespace
+    power_state:
+      description: C(poweredOn), C(poweredOff) or C(suspended); null offline.
+      type: str
+    key_naming:
+      description: Which ExtraConfig naming the data uses, C(vm-operator), C(guide) or C(mixed); null without data keys.
+      type: str
+      sample: vm-operator
+    api_version:
+      description: apiVersion of the backed-up VirtualMachine.
+      type: str
+      sample: vmoperator.vmware.com/v1alpha3
+    backup_version:
+      description: Backup version (Unix epoch milliseconds); null when absent (normal on vSphere 8.0 U3).
+      type: int
+      sample: 1763716800000
+    backup_time:
+      description: RV(vms[].backup_version) as an ISO 8601 UTC time.
+      type: str
+      sample: "2025-11-21T09:20:00.000Z"
+    vm_resource:
+      description: The decoded VirtualMachine resource.
+      type: dict
+    additional_resources:
+      description:
+        - Bootstrap Secrets and ConfigMaps by name, with the names of their data keys.
+        - C(data) (and C(type) for Secrets) only with O(include_secret_data).
+      type: list
+      elements: dict
+      sample: [{"api_version": "v1", "kind": "Secret", "name": "web-1-cloud-init", "namespace": "my-namespace", "data_keys": ["user-data"]}]
+    pvc_disks:
+      description: PVC-backed disks of the backup.
+      type: list
+      elements: dict
+      sample: [{"file_name": "[vsanDatastore] fcd/abc.vmdk", "pvc_name": "data-pvc", "access_modes": ["ReadWriteOnce"], "uuid": "6000c29..."}]
+    classic_disks:
+      description: Disks that are not PVCs (the OS disk among them).
+      type: list
+      elements: dict
+      sample: [{"file_name": "[vsanDatastore] web-1/web-1.vmdk", "uuid": "6000c2a..."}]
+    auto_registration:
+      description:
+        - The automatic registration flags set on the VM; null where the key is absent.
+        - C(enabled) is the VCF 9.0+ opt-in, C(disabled) the pre-9.0 opt-out.
+      type: dict
+      sample: {"enabled": null, "disabled": null}
+    encodings:
+      description: How each data value was encoded (C(gzip+base64) as VM Operator writes, C(base64), C(gzip) or C(plain)).
+      type: dict
+    paused:
+      description: Whether the admin pause key C(vmservice.virtualmachine.pause) is C(True).
+      type: bool
+    valid:
+      description: True when no error was found.
+      type: bool
+    errors:
+      description:
+        - Problems that stop a restore, as C(code) and C(message).
+        - Codes C(NOT_A_VM_SERVICE_VM), C(MISSING_VM_RESOURCE), C(CORRUPT_DATA), C(DATA_TOO_LARGE),
+          C(UNSUPPORTED_API_VERSION), C(MISSING_PVC_DATA), C(PVC_DATA_MISMATCH), C(NAMESPACED_NAME_MISMATCH),
+          C(NOT_IN_NAMESPACE_FOLDER) and C(DUPLICATE_BIOS_UUID).
+      type: list
+      elements: dict
+    warnings:
+      description:
+        - Things to know that do not stop a restore, as C(code) and C(message).
+        - Codes C(MISSING_BACKUP_VERSION), C(NEWER_API_VERSION), C(GUIDE_KEY_NAMING), C(MISSING_NAMESPACED_NAME),
+          C(SNAPSHOT_REVERT_IN_PROGRESS), C(PLAIN_TEXT_VALUE), C(CONFLICTING_KEYS) and C(UNEXPECTED_RESOURCE_KIND).
+      type: list
+      elements: dict
+error_code:
+  description: Why the module failed (for example C(AUTHENTICATION_FAILED), C(SOURCE_UNREADABLE)).
+  returned: failure
+  type: str
+remediation:
+  description: What to do about RV(error_code).
+  returned: failure
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import (
+    apply_inventory_checks,
+    build_record,
+    has_vm_service_keys,
+)
+from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE, normalize_uuid
+from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
+    vmware_argument_spec,
+    vsphere_client_from_params,
+)
+from ansible_collections.vmservice.restore.plugins.module_utils.vmx_source import read_vmx_sources
+from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_client import extra_config_to_dict
+from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_inventory import InventorySnapshot
+
+
+def argument_spec():
+    spec = vmware_argument_spec()
+    spec.update(
+        namespace=dict(type="str"),
+        names=dict(type="list", elements="str"),
+        moids=dict(type="list", elements="str"),
+        folder=dict(type="str"),
+        vmx_path=dict(type="list", elements="path"),
+        include_secret_data=dict(type="bool", default=False),
+        max_decoded_size=dict(type="int", default=DEFAULT_MAX_DECODED_SIZE),
+    )
+    return spec
+
+
+def vm_entry(record, name, moid=None, vmx_path=None, bios_uuid=None, instance_uuid=None, folder=None, power_state=None):
+    """One RV(vms) item: where the VM is, then what its backup says."""
+    entry = {
+        "name": name, "moid": moid, "vmx_path": vmx_path, "bios_uuid": bios_uuid,
+        "instance_uuid": instance_uuid, "folder": folder, "power_state": power_state,
+    }
+    entry.update(record)
+    return entry
+
+
+def selected(entry, params, explicit):
+    """Whether a VM is in scope. ``explicit`` is True when names/moids picked it."""
+    if params["namespace"] and entry["namespace"] != params["namespace"] and not explicit:
+        return False
+    return True
+
+
+def name_matches(params, *candidates):
+    names = params["names"]
+    return names is None or any(candidate in names for candidate in candidates if candidate)
+
+
+def scan_vcenter(params):
+    with vsphere_client_from_params(params) as client:
+        vm_root = client.find_folder(params["folder"]) if params["folder"] else None
+        snapshot = InventorySnapshot(client.scan_inventory(vm_root), client.folder_namespace_supported())
+    entries = []
+    moids = set(params["moids"] or ())
+    for vm in snapshot.vms:
+        props = vm["props"]
+        if moids and vm["moid"] not in moids:
+            continue
+        extra_config = extra_config_to_dict(props.get("config.extraConfig"))
+        picked = bool(moids) or params["names"] is not None
+        if not has_vm_service_keys(extra_config) and not (picked and name_matches(params, props.get("name"))):
+            continue
+        record = build_record(extra_config, params["max_decoded_size"], params["include_secret_data"])
+        if not name_matches(params, record["vm_service_name"], props.get("name")):
+            continue
+        parent = snapshot.parent_moid(vm)
+        entry = vm_entry(
+            record, name=props.get("name"), moid=vm["moid"],
+            bios_uuid=normalize_uuid(props.get("config.uuid")), instance_uuid=normalize_uuid(props.get("config.instanceUuid")),
+            folder=snapshot.path(parent), power_state=props.get("runtime.powerState"))
+        if record["errors"] and record["errors"][0]["code"] == "NOT_A_VM_SERVICE_VM":
+            entries.append(entry)
+            continue
+        apply_inventory_checks(entry, snapshot.folder_namespace(parent), snapshot.path(parent),
+                               snapshot.bios_uuid_peers(vm))
+        if selected(entry, params, explicit=picked):
+            entries.append(entry)
+    return entries
+
+
+def scan_vmx(params):
+    entries = []
+    for source in read_vmx_sources(params["vmx_path"]):
+        if source.error is not None:
+            record = _unreadable_record(source.error, params)
+            entry = vm_entry(record, name=source.display_name, vmx_path=source.path)
+        else:
+            record = build_record(dict(source.vmx.items()), params["max_decoded_size"], params["include_secret_data"])
+            entry = vm_entry(record, name=source.vmx.display_name, vmx_path=source.path,
+                             bios_uuid=source.vmx.bios_uuid, instance_uuid=source.vmx.instance_uuid)
+        if name_matches(params, entry["vm_service_name"], entry["name"]) and selected(entry, params, False):
+            entries.append(entry)
+    return entries
+
+
+def _unreadable_record(error, params):
+    record = build_record({}, params["max_decoded_size"])
+    record["errors"] = [{"code": error.code, "message": error.message}]
+    return record
+
+
+def summarize(entries):
+    summary = {"total": len(entries), "valid": 0, "invalid": 0, "errors": {}, "warnings": {}}
+    for entry in entries:
+        summary["valid" if entry["valid"] else "invalid"] += 1
+        for kind in ("errors", "warnings"):
+            for finding in entry[kind]:
+                summary[kind][finding["code"]] = summary[kind].get(finding["code"], 0) + 1
+    return summary
+
+
+def run(module):
+    params = module.params
+    if params["include_secret_data"] and not module.no_log:
+        raise InvalidInputError(
+            "include_secret_data returns bootstrap Secret values; refusing because the task is not no_log",
+            code="SECRET_DATA_NEEDS_NO_LOG", remediation="Add 'no_log: true' to the task, or drop include_secret_data.")
+    if params["max_decoded_size"] < 1024:
+        raise InvalidInputError("max_decoded_size must be at least 1024 bytes")
+    if params["vmx_path"]:
+        source, entries = "vmx", scan_vmx(params)
+    else:
+        source, entries = "vcenter", scan_vcenter(params)
+    entries.sort(key=lambda entry: (entry["namespace"] or "", entry["vm_service_name"] or "", entry["name"] or "",
+                                    entry["vmx_path"] or ""))
+    return {"changed": False, "source": source, "vms": entries, "summary": summarize(entries)}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[("vmx_path", "moids"), ("vmx_path", "folder")],
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()
