@@ -16,5 +16,9 @@ def run_module(module, run):
     try:
         result = run(module)
     except VmServiceRestoreError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+        failure = exc.to_result()
+    else:
+        module.exit_json(**result)
+    # Outside the except block: ansible-core 2.19 would otherwise attach the
+    # handled exception as a traceback placeholder to an expected failure.
+    module.fail_json(**failure)
