@@ -24,7 +24,11 @@ def extraconfig_decode(value, format="auto", max_decoded_size=DEFAULT_MAX_DECODE
     if format not in FORMATS:
         raise AnsibleFilterError("extraconfig_decode: format must be one of %s, not %r" % (", ".join(FORMATS), format))
     try:
-        text = decode_value(value, int(max_decoded_size)).text
+        max_decoded_size = int(max_decoded_size)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("extraconfig_decode: max_decoded_size must be a number of bytes, not %r" % (max_decoded_size,))
+    try:
+        text = decode_value(value, max_decoded_size).text
         if format == "text":
             return text
         if format == "json" or (format == "auto" and text.lstrip()[:1] in ("[", "{")):

@@ -56,7 +56,8 @@ OLDEST_SUPPORTED_VERSION = "v1alpha2"
 NEWEST_DOCUMENTED_VERSION = "v1alpha5"
 SNAPSHOT_REVERT_ANNOTATION = "vmoperator.vmware.com/snapshot-revert-in-progress"
 _ENABLE_TRUE = frozenset(("1", "on", "t", "true", "y", "yes"))
-_KUBE_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+_KUBE_VERSION = re.compile(r"^v([0-9]{1,9})(?:(alpha|beta)([0-9]{1,9}))?$")
+_BACKUP_VERSION = re.compile(r"^[0-9]{1,19}$")
 _INT64_MAX = 2 ** 63 - 1
 
 ERROR_CODES = (
@@ -123,7 +124,8 @@ def build_record(extra_config, max_decoded_size=DEFAULT_MAX_DECODED_SIZE, includ
     """
     lowered = {}
     for key, value in extra_config.items():
-        lowered[str(key).lower()] = value if isinstance(value, str) else str(value)
+        if value is not None:
+            lowered[str(key).lower()] = value if isinstance(value, str) else str(value)
     findings = _Findings()
     record = _empty_record()
 
@@ -343,7 +345,8 @@ def _apply_pvc_disks(record, text, findings):
             findings.error("CORRUPT_DATA", "pvc_disks[%d]: needs string FileName and PVCName" % index)
             record["_failed"].add("pvc_disks")
             continue
-        access_modes = entry.get("AccessModes") or []
+        access_modes = entry.get("AccessModes")
+        access_modes = [] if access_modes is None else access_modes  # Go marshals a nil slice as null
         if not isinstance(access_modes, list) or not all(_is_str(mode) for mode in access_modes):
             findings.error("CORRUPT_DATA", "pvc_disks[%d]: AccessModes must be a list of strings" % index)
             record["_failed"].add("pvc_disks")
@@ -380,8 +383,9 @@ def _apply_backup_version(record, raw, findings):
                          "in-place and disk-only restores cannot be detected")
         return
     value, key = raw
-    text = value.strip()
-    if not text.isdigit() or int(text) > _INT64_MAX:
+    # As strict as Go's strconv.ParseInt, which WCP uses: ASCII digits, no spaces, int64.
+    text = value
+    if not _BACKUP_VERSION.match(text) or int(text) > _INT64_MAX:
         findings.error("CORRUPT_DATA", "%s: %r is not epoch milliseconds" % (key, value[:40]))
         return
     record["backup_version"] = int(text)

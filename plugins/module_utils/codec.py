@@ -40,6 +40,9 @@ _GZIP_BASE64_PREFIX = "H4sI"
 _MAX_BASE64_LAYERS = 3
 _INFLATE_CHUNK = 64 * 1024
 _MAX_NESTING = 200
+# VM Operator writes one gzip member; a few concatenated ones are still gzip. Thousands
+# of empty members are an attack: each restart copies the remaining input.
+_MAX_GZIP_MEMBERS = 16
 
 ENCODING_GZIP_BASE64 = "gzip+base64"
 ENCODING_GZIP = "gzip"
@@ -140,6 +143,7 @@ def gunzip_bounded(data, max_decoded_size=DEFAULT_MAX_DECODED_SIZE):
     total = 0
     pending = data
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    members = 1
     try:
         while True:
             room = max_decoded_size + 1 - total
@@ -157,6 +161,9 @@ def gunzip_bounded(data, max_decoded_size=DEFAULT_MAX_DECODED_SIZE):
                     break
                 if rest[:2] != GZIP_MAGIC:
                     raise BackupDataError("trailing garbage after gzip data")
+                members += 1
+                if members > _MAX_GZIP_MEMBERS:
+                    raise BackupDataError("more than %d concatenated gzip members" % _MAX_GZIP_MEMBERS)
                 # Concatenated gzip members are valid gzip (what `cat a.gz b.gz` makes).
                 decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
                 pending = rest
@@ -173,54 +180,55 @@ if HAS_YAML:
     _YamlBaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class _BackupYamlLoader(_YamlBaseLoader):  # pylint: disable=too-many-ancestors
-        """SafeLoader; aliases are refused after composition (see _refuse_aliases)."""
+        """Safe loader with Kubernetes (JSON) semantics: timestamps stay strings,
+        !!binary stays its base64 text, so every result serialises as JSON."""
+
+    _BackupYamlLoader.yaml_implicit_resolvers = dict(
+        (first, [resolver for resolver in resolvers if resolver[0] != "tag:yaml.org,2002:timestamp"])
+        for first, resolvers in _YamlBaseLoader.yaml_implicit_resolvers.items())
+    for _tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
+        _BackupYamlLoader.add_constructor(_tag, _YamlBaseLoader.construct_yaml_str)
 
 
-def _refuse_aliases(root):
-    """Walk a composed node graph; a node reached twice is an alias.
+def _prescan_yaml(text):
+    """Refuse aliases and deep nesting from the event stream, before any node is built.
 
-    VM Operator serialises with Go's YAML library, which never emits anchors,
-    so refusing every alias loses nothing and defeats "billion laughs".
+    libyaml composes nodes recursively in C: a 60,000-deep list crashes the
+    process, so depth must be known first. VM Operator serialises with Go's
+    YAML library, which never emits anchors, so refusing aliases loses nothing
+    and defeats "billion laughs".
     """
-    seen = set()
-    stack = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > _MAX_NESTING:
-            raise BackupDataError("YAML nests deeper than %d levels" % _MAX_NESTING)
-        if id(node) in seen:
-            raise BackupDataError("YAML anchors/aliases are not allowed in VM Service data")
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend((child, depth + 1) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
+    depth = 0
+    for event in yaml.parse(text, Loader=_BackupYamlLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise BackupDataError("YAML anchors/aliases are not allowed in VM Service data (an alias was found)")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > _MAX_NESTING:
+                raise BackupDataError("YAML nests deeper than %d levels" % _MAX_NESTING)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _yaml_problem(exc):
+    """Describe a YAML error without quoting the source: the line may hold a secret."""
+    problem = getattr(exc, "problem", None) or exc.__class__.__name__
+    mark = getattr(exc, "problem_mark", None)
+    where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+    return "%s%s" % (problem, where)
 
 
 def load_yaml_documents(text):
     """All non-empty documents of a YAML stream, safely, without aliases."""
     if not HAS_YAML:
         raise BackupDataError("PyYAML is not installed", code="MISSING_DEPENDENCY")
-    loader = _BackupYamlLoader(text)
-    documents = []
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            _refuse_aliases(node)
-            document = loader.construct_document(node)
-            if document is not None:
-                documents.append(document)
+        _prescan_yaml(text)
+        return [document for document in yaml.load_all(text, Loader=_BackupYamlLoader) if document is not None]
     except yaml.YAMLError as exc:
-        raise BackupDataError("invalid YAML: %s" % _one_line(exc))
+        raise BackupDataError("invalid YAML: %s" % _yaml_problem(exc))
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
-        raise BackupDataError("invalid YAML: %s" % _one_line(exc))
-    finally:
-        loader.dispose()
-    return documents
+        raise BackupDataError("invalid YAML: %s" % exc.__class__.__name__)
 
 
 def load_json(text):

@@ -64,7 +64,10 @@ def parse_vmx(content):
     counted, not fatal: a backup copy with one bad line is still readable.
     """
     if isinstance(content, str):
-        content = content.encode("utf-8", "surrogateescape")
+        try:
+            content = content.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise BackupDataError("VMX text is not valid Unicode (lone surrogate)")
     if not isinstance(content, bytes):
         raise BackupDataError("VMX content must be bytes or text")
     if b"\x00" in content[:4096]:
