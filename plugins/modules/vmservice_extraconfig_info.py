@@ -68,7 +68,7 @@ options:
   include_secret_data:
     description:
       - Also return the values of the bootstrap Secrets and ConfigMaps (cloud-init user data, sysprep).
-      - These are secrets. The task must set C(no_log: true); otherwise the module refuses with
+      - These are secrets. The task must set C(no_log) to V(true); otherwise the module refuses with
         C(error_code=SECRET_DATA_NEEDS_NO_LOG).
     type: bool
     default: false
