@@ -1,0 +1,146 @@
+# vmservice.restore - developer and CI entry points.
+#
+#   make deps        Debian packages for the vcsim lab (apt; needs root or sudo)
+#   make venv        repo-local .venv with pinned runtime + test requirements
+#   make test        unit integration sanity lint
+#   make demo        start the vcsim lab, seed it, run playbooks/validate_backup.yml
+#   make lab         start the vcsim lab (.lab/)          make lab-down   stop it
+#   make benchmark   tests/benchmarks/scan_benchmark.py
+#   make clean       stop the lab and remove every generated file
+#
+# Nothing here talks to Ansible Galaxy: the collection has no collection
+# dependencies and is made resolvable in place through a symlink tree
+# (.build/ansible_collections/vmservice/restore -> this directory).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+VBIN := $(VENV)/bin
+PY := $(VBIN)/python
+
+# The venv is rebuilt whenever the content of a requirements file changes.
+REQ_FILES := requirements.txt requirements-test.txt
+REQ_HASH := $(shell cat $(REQ_FILES) 2>/dev/null | sha256sum | cut -c1-16)
+VENV_STAMP := $(VENV)/.installed-$(REQ_HASH)
+
+COLLECTION_NS := vmservice
+COLLECTION_NAME := restore
+BUILD_DIR := $(CURDIR)/.build
+COLLECTION_LINK := $(BUILD_DIR)/ansible_collections/$(COLLECTION_NS)/$(COLLECTION_NAME)
+
+LAB_DIR := .lab
+LAB_SCENARIO := tests/lab/scenarios/validate.yml
+DEMO_PLAYBOOK := playbooks/validate_backup.yml
+# The Supervisor namespace (a VM folder in the lab) that the demo validates.
+DEMO_NAMESPACE ?= ns-prod
+DEMO_REPORT_DIR ?= $(CURDIR)/reports
+# Extra arguments for ansible-playbook in `make demo`, e.g. DEMO_ARGS=-vv
+DEMO_ARGS ?=
+
+# apt packages: Go + govmomi sources to build vcsim (tests/lab), shellcheck for
+# the ansible-test sanity "shellcheck" test.
+APT_PACKAGES := golang-go golang-github-vmware-govmomi-dev shellcheck
+
+TIMED := $(CURDIR)/hack/timed
+
+# Environment under which ansible runs against the in-place collection.
+ANSIBLE_ENV := ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) \
+	PATH=$(VBIN):$$PATH
+
+.PHONY: help deps venv collection-link test unit integration sanity lint \
+	demo lab lab-down benchmark clean
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+# --------------------------------------------------------------------------
+# Setup
+# --------------------------------------------------------------------------
+
+deps:
+	@$(CURDIR)/hack/apt-deps.sh $(APT_PACKAGES)
+
+venv: $(VENV_STAMP)
+	@:
+
+$(VENV_STAMP):
+	@if [ ! -x $(PY) ]; then \
+		echo "venv: creating $(VENV) with $$($(PYTHON) --version)"; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-test.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "venv: ready ($(VENV), requirements $(REQ_HASH))"
+
+# .build/ansible_collections/vmservice/restore -> repo root
+collection-link:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@if [ "$$(readlink $(COLLECTION_LINK) 2>/dev/null)" != "$(CURDIR)" ]; then \
+		ln -sfn $(CURDIR) $(COLLECTION_LINK); \
+	fi
+
+# --------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------
+
+test: unit integration sanity lint
+
+unit: venv collection-link
+	@$(TIMED) unit env $(ANSIBLE_ENV) $(PY) -m pytest tests/unit
+
+integration: deps venv collection-link
+	@$(TIMED) integration env $(ANSIBLE_ENV) $(PY) -m pytest tests/integration
+
+# ansible-test sanity --python 3.11 on a copy of the collection (hack/sanity.sh).
+# Pass extra ansible-test arguments with SANITY_ARGS, e.g. SANITY_ARGS="--test pep8".
+SANITY_ARGS ?=
+sanity: deps venv
+	@$(TIMED) sanity env PATH=$(VBIN):$$PATH ANSIBLE_TEST=$(VBIN)/ansible-test \
+		$(CURDIR)/hack/sanity.sh $(SANITY_ARGS)
+
+# Profile, offline mode and excludes live in .ansible-lint.
+lint: venv collection-link
+	@$(TIMED) lint env $(ANSIBLE_ENV) $(VBIN)/ansible-lint --profile production --offline
+
+# --------------------------------------------------------------------------
+# Lab and demo (tests/lab: vcsim built from Debian's govmomi sources)
+# --------------------------------------------------------------------------
+
+# `start` builds vcsim when needed (cached in .cache/) and is a no-op when the
+# lab already runs.
+lab: deps venv
+	$(PY) -m tests.lab.vcsim start --dir $(LAB_DIR)
+
+lab-down:
+	@if [ -x $(PY) ] && [ -d $(LAB_DIR) ]; then \
+		$(PY) -m tests.lab.vcsim stop --dir $(LAB_DIR); \
+	else \
+		echo "lab-down: no lab to stop"; \
+	fi
+
+demo: deps venv collection-link lab
+	$(PY) -m tests.lab.seed --dir $(LAB_DIR) $(LAB_SCENARIO)
+	set -a; . $(LAB_DIR)/env; set +a; \
+		env $(ANSIBLE_ENV) $(VBIN)/ansible-playbook $(DEMO_PLAYBOOK) \
+			-e backup_validation_namespace=$(DEMO_NAMESPACE) \
+			-e backup_validation_report_dir=$(DEMO_REPORT_DIR) $(DEMO_ARGS)
+	@echo
+	@echo "demo: validation reports of namespace $(DEMO_NAMESPACE):"
+	@ls -1 $(DEMO_REPORT_DIR)/backup-validation-$(DEMO_NAMESPACE).* 2>/dev/null | sed 's/^/  /' \
+		|| echo "  (not found in $(DEMO_REPORT_DIR); see the playbook output above)"
+	@echo "demo: the lab keeps running (connection: source $(LAB_DIR)/env); stop it with 'make lab-down'"
+
+benchmark: deps venv collection-link
+	@$(TIMED) benchmark env $(ANSIBLE_ENV) $(PY) tests/benchmarks/scan_benchmark.py
+
+# --------------------------------------------------------------------------
+
+clean: lab-down
+	rm -rf $(VENV) $(BUILD_DIR) $(LAB_DIR) .cache .ansible .pytest_cache tests/output reports playbooks/reports
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -f *.tar.gz
