@@ -13,12 +13,13 @@ from ansible_collections.vmservice.restore.plugins.module_utils.errors import Vm
 def run_module(module, run):
     """Call ``run(module)`` and exit with its result dict, or fail with
     ``msg``, ``error_code`` and ``remediation`` for a collection error."""
+    failure = None
     try:
         result = run(module)
     except VmServiceRestoreError as exc:
         failure = exc.to_result()
-    else:
-        module.exit_json(**result)
-    # Outside the except block: ansible-core 2.19 would otherwise attach the
-    # handled exception as a traceback placeholder to an expected failure.
-    module.fail_json(**failure)
+    if failure is not None:
+        # Outside the except block: ansible-core 2.19 would otherwise attach the
+        # handled exception as a traceback placeholder to an expected failure.
+        module.fail_json(**failure)
+    module.exit_json(**result)

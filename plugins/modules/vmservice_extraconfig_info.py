@@ -25,7 +25,7 @@ description:
   - An invalid backup does not fail the module; an unreadable source (missing file, failed login) does,
     with RV(error_code) and a remediation hint.
 author:
-  - vmservice.restore contributors
+  - vmservice.restore contributors (@vmservice-restore)
 extends_documentation_fragment:
   - vmservice.restore.vmware
 attributes:
@@ -34,6 +34,7 @@ attributes:
     description: The module only reads.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
 requirements:
   - pyvmomi >= 8.0.3 (live mode only)
   - PyYAML
