@@ -114,7 +114,7 @@ def test_scenario_edge_cases_are_in_place(lab, planned):
     assert planned["wrong-folder"].extra_config[backupdata.NAMESPACED_NAME_KEY] == "ns-prod/wrong-folder"
     assert not any(k.startswith("vmservice.") for k in planned["plain-1"].extra_config)
     assert backupdata.KEYS["pvc_disks"][0] not in planned["no-pvc-data"].extra_config
-    guide_keys = {guide for _, guide in backupdata.KEYS.values()} | {backupdata.NAMESPACED_NAME_KEY}
+    guide_keys = {guide for real, guide in backupdata.KEYS.values()} | {backupdata.NAMESPACED_NAME_KEY}
     assert set(planned["web-2"].extra_config) <= guide_keys
 
 

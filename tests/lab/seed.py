@@ -385,7 +385,7 @@ def seed(si, scenario, lab_env=None):
 # --- command line --------------------------------------------------------------------
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.lab.seed", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.lab.seed", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("scenario", type=Path, help="scenario YAML")
     parser.add_argument("--dir", default=".lab", help="lab directory of a started vcsim (default .lab)")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")

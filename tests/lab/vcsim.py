@@ -88,7 +88,7 @@ def build(force=False):
             return BINARY
         partial = BINARY.with_name(BINARY.name + ".partial")
         cmd = ["go", "build", "-o", str(partial), "."]
-        proc = subprocess.run(cmd, cwd=SOURCE_DIR, env=_go_env(), capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=SOURCE_DIR, env=_go_env(), capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise LabError("building vcsim failed (%s):\n%s%s" % (" ".join(cmd), proc.stdout, proc.stderr))
         partial.replace(BINARY)
@@ -285,7 +285,7 @@ def connection(env):
 # --- command line --------------------------------------------------------------------
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.lab.vcsim", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.lab.vcsim", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("command", choices=("build", "start", "stop", "status"))
     parser.add_argument("--dir", default=".lab", help="lab directory (default .lab)")
     parser.add_argument("--timeout", type=float, default=START_TIMEOUT, help="seconds to wait for a login")

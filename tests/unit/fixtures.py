@@ -91,7 +91,7 @@ def gzip_bomb(inflated_size, segment=1 << 20):
     final = tail.compress(b"\x00" * rest) + tail.flush(zlib.Z_FINISH)
     crc = 0
     zeros = b"\x00" * segment
-    for _ in range(count):
+    for segment_index in range(count):
         crc = zlib.crc32(zeros, crc)
     crc = zlib.crc32(b"\x00" * rest, crc)
     header = b"\x1f\x8b\x08\x00" + struct.pack("<I", 0) + b"\x02\xff"
@@ -110,7 +110,7 @@ def compact_json(value):
 def billion_laughs(levels=9, width=9):
     lines = ['lol0: &lol0 "lol"']
     for level in range(1, levels + 1):
-        refs = ", ".join("*lol%d" % (level - 1) for _ in range(width))
+        refs = ", ".join("*lol%d" % (level - 1) for ref_index in range(width))
         lines.append("lol%d: &lol%d [%s]" % (level, level, refs))
     return "\n".join(lines) + "\n"
 

@@ -119,7 +119,7 @@ def test_extraconfig_naming_variants():
     classic = [{"FileName": "[LocalDS_0] vm1/vm1.vmdk", "UUID": "6000C291-0000-0000-0000-000000000001"}]
     guide = backupdata.extraconfig(vm, naming="guide", classic_disks=classic,
                                    additional=[backupdata.secret("ns1", "vm1-bootstrap")])
-    assert set(guide) == {guide_key for _, guide_key in backupdata.KEYS.values()} | {"vmservice.namespacedName"}
+    assert set(guide) == {guide_key for real_key, guide_key in backupdata.KEYS.values()} | {"vmservice.namespacedName"}
     mixed = backupdata.extraconfig(vm, naming="mixed", classic_disks=classic)
     assert "vmservice.vmoperator.vmware.com/pvc-disk-data" in mixed
     assert "vmservice.virtualmachine.resource.yaml" in mixed

@@ -341,7 +341,7 @@ def test_one_bad_pvc_entry_keeps_the_good_ones():
 
 def test_nested_base64_layers_of_a_hostile_value_are_bounded():
     value = b"kind: VirtualMachine"
-    for _ in range(10):
+    for layer in range(10):
         value = base64.b64encode(value)
     record = build_record(with_value(RESOURCE, value.decode("ascii")))
     assert record["valid"] is False

@@ -392,7 +392,8 @@ def run_module_process(tmp_path, module_args):
     args_file = tmp_path / "args.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
     child = subprocess.run([sys.executable, module_under_test.__file__, str(args_file)], capture_output=True,
-                           text=True, timeout=60, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+                           text=True, timeout=60, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+                           check=False)
     return json.loads(child.stdout)
 
 
