@@ -1,0 +1,1 @@
+"""The lab's Supervisor + WCP emulator (see docs/dev/lab-design.md)."""
