@@ -108,23 +108,24 @@ lint: venv collection-link
 	@$(TIMED) lint env $(ANSIBLE_ENV) $(VBIN)/ansible-lint --profile production --offline
 
 # --------------------------------------------------------------------------
-# Lab and demo (tests/lab: vcsim built from Debian's govmomi sources)
+# Lab and demo (tests/lab: vcsim built from Debian's govmomi sources behind
+# the project's Supervisor + WCP emulator; see docs/lab.md)
 # --------------------------------------------------------------------------
 
 # `start` builds vcsim when needed (cached in .cache/) and is a no-op when the
-# lab already runs.
+# lab already runs. It writes $(LAB_DIR)/env, kubeconfig and ca.pem.
 lab: deps venv
-	$(PY) -m tests.lab.vcsim start --dir $(LAB_DIR)
+	@$(TIMED) lab $(PY) -m tests.lab start --dir $(LAB_DIR)
 
 lab-down:
 	@if [ -x $(PY) ] && [ -d $(LAB_DIR) ]; then \
-		$(PY) -m tests.lab.vcsim stop --dir $(LAB_DIR); \
+		$(PY) -m tests.lab stop --dir $(LAB_DIR); \
 	else \
 		echo "lab-down: no lab to stop"; \
 	fi
 
 demo: deps venv collection-link lab
-	$(PY) -m tests.lab.seed --dir $(LAB_DIR) $(LAB_SCENARIO)
+	$(PY) -m tests.lab seed --dir $(LAB_DIR) $(LAB_SCENARIO)
 	set -a; . $(LAB_DIR)/env; set +a; \
 		env $(ANSIBLE_ENV) $(VBIN)/ansible-playbook $(DEMO_PLAYBOOK) \
 			-e backup_validation_namespace=$(DEMO_NAMESPACE) \

@@ -1,8 +1,10 @@
-"""Fixtures for integration tests against the vcsim lab.
+"""Fixtures for integration tests against the lab (vcsim + the Supervisor/WCP emulator).
 
-- lab (session): a running, TLS-verified vcsim seeded with scenarios/validate.yml;
-  .env (VMWARE_* dict), .dir, .seeded, .connection(). Set VMSERVICE_LAB_DIR to reuse
-  a lab started with `python -m tests.lab.vcsim start --dir DIR` (left running).
+- lab (session): the full lab (tests/lab/cli.py) seeded with scenarios/validate.yml;
+  .env (VMWARE_*, K8S_AUTH_*, VMSERVICE_LAB_URL), .dir, .seeded, .connection(),
+  .kube_client(), .last_seq(), .requests_since(seq), .mutations_since(seq),
+  .set_knobs(**knobs), .reset(). Set VMSERVICE_LAB_DIR to reuse a lab started with
+  `python -m tests.lab start --dir DIR` (left running).
 - ansible_playbook (session): run(playbook_path, extra_vars=None, check=False,
   diff=False, env=None, verbosity=0) -> harness.PlaybookResult (.rc, .stdout,
   .stderr, .recap, .recap_by_host, .command), with the lab env and this repository

@@ -1,4 +1,4 @@
-"""Integration test harness: the vcsim lab, ansible-playbook runs and .vmx files.
+"""Integration test harness: the lab (vcsim + Supervisor emulator), ansible-playbook runs, .vmx files.
 
 The pytest fixtures in conftest.py are thin wrappers around these functions, so
 scripts and benchmarks can use the same code outside pytest.
@@ -12,11 +12,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.lab import backupdata, seed, vcsim
+from tests.lab import backupdata, cli, seed, vcsim
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO_ROOT / "tests" / "lab" / "scenarios"
-LAB_DIR_ENV = "VMSERVICE_LAB_DIR"  # reuse a lab started with `python -m tests.lab.vcsim start`
+LAB_DIR_ENV = "VMSERVICE_LAB_DIR"  # reuse a lab started with `python -m tests.lab start`
 PLAYBOOK_TIMEOUT = 900
 RECAP_COUNTERS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 
@@ -30,41 +30,61 @@ def scenario(name):
 
 @dataclass
 class Lab:
-    """A running vcsim with a seeded scenario."""
+    """The full lab (vcsim behind the Supervisor + WCP emulator) with a seeded scenario."""
     dir: Path
-    env: dict        # VMWARE_HOST, VMWARE_PORT, VMWARE_USER, VMWARE_PASSWORD, VMWARE_CA_CERT, ...
-    seeded: dict     # what seed.seed() returned: folders and VMs with their moids
+    env: dict        # VMWARE_*, K8S_AUTH_*, VMSERVICE_LAB_URL (see docs/lab.md)
+    seeded: dict     # what cli.seed() returned: folders and VMs with their moids, "supervisor"
     owned: bool      # started here, so close_lab() stops it
 
     def connection(self):
-        """Context manager yielding a logged-in, TLS-verified ServiceInstance."""
+        """Context manager yielding a logged-in, TLS-verified ServiceInstance (through the emulator)."""
         return vcsim.connection(self.env)
+
+    def kube_client(self):
+        """kubernetes.client.ApiClient built from the lab's kubeconfig."""
+        return cli.kube_client(self.env)
+
+    def last_seq(self):
+        """The request log's newest sequence number; take it before the step under test."""
+        return cli.last_seq(self.env)
+
+    def requests_since(self, seq):
+        return cli.requests_since(self.env, seq)
+
+    def mutations_since(self, seq):
+        """Request log entries after seq that changed (or tried to change) something."""
+        return [r for r in cli.requests_since(self.env, seq) if r["mutating"]]
+
+    def set_knobs(self, **knobs):
+        return cli.set_knobs(self.env, **knobs)
+
+    def reset(self):
+        return cli.reset(self.env)
 
 
 def open_lab(lab_dir, scenario_name="validate"):
-    """Start vcsim in lab_dir (or reuse $VMSERVICE_LAB_DIR) and seed the scenario."""
+    """Start the full lab in lab_dir (or reuse $VMSERVICE_LAB_DIR) and seed the scenario."""
     reuse = os.environ.get(LAB_DIR_ENV)
     if reuse:
         lab_dir = Path(reuse)
-        if not vcsim.status(lab_dir)["running"]:
-            raise vcsim.LabError("%s=%s has no running vcsim; start one with "
-                                 "`python -m tests.lab.vcsim start --dir %s`" % (LAB_DIR_ENV, reuse, reuse))
-        env = vcsim.read_env(lab_dir)
+        if not cli.status(lab_dir)["running"]:
+            raise vcsim.LabError("%s=%s has no running lab; start one with "
+                                 "`python -m tests.lab start --dir %s`" % (LAB_DIR_ENV, reuse, reuse))
+        env = cli.read_env(lab_dir)
     else:
-        env = vcsim.start(lab_dir)
+        env = cli.start(lab_dir)
     try:
-        with vcsim.connection(env) as si:
-            seeded = seed.seed(si, scenario(scenario_name), lab_env=env)
+        seeded = cli.seed(lab_dir, scenario(scenario_name))
     except BaseException:
         if not reuse:
-            vcsim.stop(lab_dir)
+            cli.stop(lab_dir)
         raise
     return Lab(dir=Path(lab_dir), env=env, seeded=seeded, owned=not reuse)
 
 
 def close_lab(lab):
     if lab.owned:
-        vcsim.stop(lab.dir)
+        cli.stop(lab.dir)
 
 
 # --- ansible-playbook -------------------------------------------------------------------
@@ -105,7 +125,7 @@ _RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$")
 
 def parse_recap(stdout):
     """{host: {counter: int}} from the PLAY RECAP block of ansible-playbook output."""
-    _, found, tail = stdout.rpartition("PLAY RECAP")
+    found, tail = stdout.rpartition("PLAY RECAP")[1:]
     hosts = {}
     for line in tail.splitlines() if found else ():
         match = _RECAP_LINE.match(line.strip())
@@ -142,7 +162,7 @@ def run_playbook(playbook, *, collections_path, lab_env=None, extra_vars=None, c
         command.append("-" + "v" * verbosity)
     command.append(str(playbook))
     proc = subprocess.run(command, cwd=REPO_ROOT, env=_playbook_env(collections_path, lab_env, env),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookResult(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr, command=command,
                           recap_by_host=parse_recap(proc.stdout))
 

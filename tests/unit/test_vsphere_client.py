@@ -49,7 +49,8 @@ def _client(collector):
 def test_retrieval_follows_continuation_tokens_until_the_last_page():
     objects = [_content("vm-%d" % index, name="vm-%d" % index) for index in range(7)]
     collector = PagingCollector(objects, page=3)
-    flat = _client(collector)._retrieve([VsphereClient._object_spec(vim.Folder("group-d1"))], {vim.VirtualMachine: ("name",)}, page_size=3)
+    root = [VsphereClient._object_spec(vim.Folder("group-d1"))]
+    flat = _client(collector)._retrieve(root, {vim.VirtualMachine: ("name",)}, page_size=3)
     assert [item["moid"] for item in flat] == ["vm-%d" % index for index in range(7)]
     assert collector.calls == ["RetrievePropertiesEx"] + ["ContinueRetrievePropertiesEx"] * 2
     assert collector.options.maxObjects == 3
@@ -58,7 +59,8 @@ def test_retrieval_follows_continuation_tokens_until_the_last_page():
 def test_round_trips_grow_with_pages_not_with_vms():
     objects = [_content("vm-%d" % index, name="x") for index in range(500)]
     collector = PagingCollector(objects, page=vsphere_client.DEFAULT_PAGE_SIZE)
-    _client(collector)._retrieve([VsphereClient._object_spec(vim.Folder("group-d1"))], {vim.VirtualMachine: ("name",)}, page_size=vsphere_client.DEFAULT_PAGE_SIZE)
+    root = [VsphereClient._object_spec(vim.Folder("group-d1"))]
+    _client(collector)._retrieve(root, {vim.VirtualMachine: ("name",)}, page_size=vsphere_client.DEFAULT_PAGE_SIZE)
     assert len(collector.calls) == 2
 
 
