@@ -29,10 +29,15 @@ def _secret_values():
     return values
 
 
-def test_live_scan_reports_each_vm_with_its_codes(ansible_playbook):
+def test_live_scan_reports_each_vm_with_its_codes(ansible_playbook, lab):
+    before = lab.last_seq()
     result = ansible_playbook(TARGET / "live.yml")
     assert result.rc == 0, result.stdout[-4000:]
     assert result.recap["failed"] == 0 and result.recap["changed"] == 0
+    # The lab's request log: the scans (check mode and real) only read.
+    soap = [entry for entry in lab.requests_since(before) if entry["endpoint"] == "sdk"]
+    assert any(entry.get("soap_method") == "RetrievePropertiesEx" for entry in soap)
+    assert lab.mutations_since(before) == []
 
 
 def test_offline_scan_of_vmx_files(ansible_playbook, vmx_dir):
