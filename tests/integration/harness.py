@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,3 +180,15 @@ def write_vmx_files(scenario_data, directory):
         path.write_text(backupdata.vmx_text(vm.name, vm.bios_uuid, vm.instance_uuid, vm.extra_config))
         paths[vm.name] = path
     return paths
+
+
+def wait_until(fn, timeout=10.0, what="condition"):
+    """Poll fn until it returns something truthy (returned), or fail the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.05)

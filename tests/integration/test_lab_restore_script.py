@@ -11,7 +11,6 @@ import base64
 import json
 import re
 import ssl
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +20,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from pyVmomi import vim
 
+from tests.integration.harness import wait_until
 from tests.lab import backupdata, cli
 
 G = "vmoperator.vmware.com"
@@ -67,17 +67,6 @@ class Rest:
             return exc.code, json.loads(payload) if payload else None
 
 
-def _wait(fn, timeout=15.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def restore_lab(lab):
     seeded = cli.seed(lab.dir, SCENARIO)
@@ -111,7 +100,7 @@ def test_scripted_restore_to_new_vm(restore_lab):
         if completed is not None and (not seen or seen[-1] != completed):
             seen.append(completed)
         return info if info["status"] in ("SUCCEEDED", "FAILED") else None
-    info = _wait(finished, what="the RegisterVM task")
+    info = wait_until(finished, timeout=15.0, what="the RegisterVM task")
     assert info["status"] == "SUCCEEDED", info.get("error")
     assert seen == sorted(seen) and seen[-1] == 100
 
@@ -130,7 +119,7 @@ def test_scripted_restore_to_new_vm(restore_lab):
     def bound():
         found = core.read_namespaced_persistent_volume_claim(claim_name, NS)
         return found if found.status.phase == "Bound" else None
-    claim = _wait(bound, what="the PVC to bind")
+    claim = wait_until(bound, timeout=15.0, what="the PVC to bind")
     assert claim.spec.volume_name == "pv-" + claim_name
     pv = core.read_persistent_volume("pv-" + claim_name)
     assert pv.status.phase == "Bound" and pv.spec.csi.driver == "csi.vsphere.vmware.com" and pv.spec.csi.volume_handle
@@ -145,17 +134,17 @@ def test_scripted_restore_to_new_vm(restore_lab):
     assert secret.data
 
     # Status as VM Operator would report it: backed by the restored vSphere VM.
-    status = _wait(lambda: (custom.get_namespaced_custom_object(G, "v1alpha5", NS, "virtualmachines", VM_NAME)
-                            .get("status") or {}).get("uniqueID") and custom.get_namespaced_custom_object(
-        G, "v1alpha5", NS, "virtualmachines", VM_NAME)["status"], what="VM status")
+    def vm_status():
+        return custom.get_namespaced_custom_object(G, "v1alpha5", NS, "virtualmachines", VM_NAME).get("status") or {}
+
+    status = wait_until(lambda: vm_status() if vm_status().get("uniqueID") else None, timeout=15.0, what="VM status")
     assert status["uniqueID"] == moid and status["powerState"] == "PoweredOff"
     assert status["volumes"] == [dict(status["volumes"][0], name="data-vol", type="Managed")]
 
     # The user powers the VM on after checking it (§9.1 last step).
     custom.patch_namespaced_custom_object(G, "v1alpha5", NS, "virtualmachines", VM_NAME,
                                           {"spec": {"powerState": "PoweredOn"}})
-    _wait(lambda: custom.get_namespaced_custom_object(G, "v1alpha5", NS, "virtualmachines", VM_NAME)["status"]
-          ["powerState"] == "PoweredOn", what="PoweredOn")
+    wait_until(lambda: vm_status().get("powerState") == "PoweredOn", timeout=15.0, what="PoweredOn")
     with lab.connection() as si:
         assert vim.VirtualMachine(moid, si._stub).runtime.powerState == "poweredOn"
 

@@ -23,6 +23,7 @@ from kubernetes.client.rest import ApiException
 from pyVim.connect import Disconnect, SmartConnect
 from pyVmomi import vim
 
+from tests.integration.harness import wait_until
 from tests.lab import cli, vcsim
 
 G = "vmoperator.vmware.com"
@@ -86,17 +87,6 @@ def _session(env):
     status, token = _rest(env, "POST", "/api/session", basic=True)
     assert status == 201, token
     return token
-
-
-def _wait(fn, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.05)
 
 
 def _vm(name, labels=None, annotations=None, **spec):
@@ -337,19 +327,19 @@ def test_seed_places_vsphere_vms_and_supervisor_objects(env, kube):
 
 def test_vm_status_follows_spec_power_state(env, kube):
     _create(kube, "virtualmachines", _vm("power-1", powerState="PoweredOn"))
-    status = _wait(lambda: (_get(kube, "virtualmachines", "power-1").get("status") or {}).get("powerState")
+    status = wait_until(lambda: (_get(kube, "virtualmachines", "power-1").get("status") or {}).get("powerState")
                    == "PoweredOn" and _get(kube, "virtualmachines", "power-1")["status"], what="PoweredOn")
     assert {c["type"]: c["status"] for c in status["conditions"]}["VirtualMachineCreated"] == "True"
     assert status["biosUUID"] and status["instanceUUID"]
     kube[1].patch_namespaced_custom_object(G, V, NS, "virtualmachines", "power-1", {"spec": {"powerState": "PoweredOff"}})
-    _wait(lambda: _get(kube, "virtualmachines", "power-1")["status"]["powerState"] == "PoweredOff", what="off")
+    wait_until(lambda: _get(kube, "virtualmachines", "power-1")["status"]["powerState"] == "PoweredOff", what="off")
 
 
 def test_paused_vm_is_not_reconciled(env, kube):
     _create(kube, "virtualmachines", _vm("paused-1", annotations={"vmoperator.vmware.com/paused": ""},
                                          powerState="PoweredOn"))
     _create(kube, "virtualmachines", _vm("witness-1", powerState="PoweredOn"))
-    _wait(lambda: (_get(kube, "virtualmachines", "witness-1").get("status") or {}).get("powerState") == "PoweredOn")
+    wait_until(lambda: (_get(kube, "virtualmachines", "witness-1").get("status") or {}).get("powerState") == "PoweredOn")
     time.sleep(0.3)
     assert not _get(kube, "virtualmachines", "paused-1").get("status")
 
@@ -360,7 +350,7 @@ def test_vm_backed_by_a_vcsim_vm_mirrors_and_drives_its_power(env, kube):
         moid, bios, instance = vm._moId, vm.config.uuid, vm.config.instanceUuid
         assert vm.runtime.powerState == "poweredOn"
     _create(kube, "virtualmachines", _vm("backed-1", powerState="PoweredOff", biosUUID=bios, instanceUUID=instance))
-    _wait(lambda: (_get(kube, "virtualmachines", "backed-1").get("status") or {}).get("powerState") == "PoweredOff",
+    wait_until(lambda: (_get(kube, "virtualmachines", "backed-1").get("status") or {}).get("powerState") == "PoweredOff",
           what="powered off")
     status = _get(kube, "virtualmachines", "backed-1")["status"]
     assert status["uniqueID"] == moid and status["biosUUID"] == bios and status["instanceUUID"] == instance
@@ -380,7 +370,7 @@ def test_pvc_binds_once_a_cns_register_volume_names_it(env, kube):
         "apiVersion": "cns.vmware.com/v1alpha1", "kind": "CnsRegisterVolume", "metadata": {"name": "restored-0a0b0c"},
         "spec": {"pvcName": "restored-0a0b0c", "diskURLPath": "https://vc/folder/web/web_1.vmdk?dcPath=DC0&dsName=ds",
                  "accessMode": "ReadWriteOnce"}}, group="cns.vmware.com", version="v1alpha1")
-    claim = _wait(lambda: _bound(kube[0].read_namespaced_persistent_volume_claim("restored-0a0b0c", NS)),
+    claim = wait_until(lambda: _bound(kube[0].read_namespaced_persistent_volume_claim("restored-0a0b0c", NS)),
                   what="Bound")
     assert claim.spec.volume_name == "pv-restored-0a0b0c" and claim.status.capacity == {"storage": "3Gi"}
     pv = kube[0].read_persistent_volume("pv-restored-0a0b0c")
@@ -401,14 +391,14 @@ def test_group_membership_needs_both_sides(env, kube):
     def linked():
         members = (_get(kube, "virtualmachinegroups", "grp").get("status") or {}).get("members") or []
         return {m["name"]: {c["type"]: c["status"] for c in m["conditions"]} for m in members}
-    states = _wait(lambda: linked().get("grp-a", {}).get("PowerStateSynced") == "True" and linked(),
+    states = wait_until(lambda: linked().get("grp-a", {}).get("PowerStateSynced") == "True" and linked(),
                    what="grp-a synced")
     assert states["grp-a"]["GroupLinked"] == "True"
     assert states["grp-b"] == {"GroupLinked": "False", "PowerStateSynced": "False"}
     assert _get(kube, "virtualmachines", "grp-a")["status"]["powerState"] == "PoweredOn"  # the group drove it
     assert _get(kube, "virtualmachines", "grp-b")["spec"]["powerState"] == "PoweredOff"   # not a member
     kube[1].patch_namespaced_custom_object(G, V, NS, "virtualmachines", "grp-b", {"spec": {"groupName": "grp"}})
-    _wait(lambda: linked()["grp-b"] == {"GroupLinked": "True", "PowerStateSynced": "True"}, what="grp-b joins")
+    wait_until(lambda: linked()["grp-b"] == {"GroupLinked": "True", "PowerStateSynced": "True"}, what="grp-b joins")
 
 
 def test_load_balancer_service_gets_an_ingress_ip(env, kube):
@@ -419,7 +409,7 @@ def test_load_balancer_service_gets_an_ingress_ip(env, kube):
     time.sleep(0.3)
     assert not _get(kube, "virtualmachineservices", "web-lb").get("status")
     _create(kube, "virtualmachines", _vm("lb-web-1", labels={"app": "lb-web"}, powerState="PoweredOff"))
-    ingress = _wait(lambda: ((_get(kube, "virtualmachineservices", "web-lb").get("status") or {})
+    ingress = wait_until(lambda: ((_get(kube, "virtualmachineservices", "web-lb").get("status") or {})
                              .get("loadBalancer") or {}).get("ingress"), what="ingress")
     assert ingress[0]["ip"].startswith("192.0.2.")
 
