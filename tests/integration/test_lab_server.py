@@ -328,7 +328,7 @@ def test_seed_places_vsphere_vms_and_supervisor_objects(env, kube):
 def test_vm_status_follows_spec_power_state(env, kube):
     _create(kube, "virtualmachines", _vm("power-1", powerState="PoweredOn"))
     status = wait_until(lambda: (_get(kube, "virtualmachines", "power-1").get("status") or {}).get("powerState")
-                   == "PoweredOn" and _get(kube, "virtualmachines", "power-1")["status"], what="PoweredOn")
+                        == "PoweredOn" and _get(kube, "virtualmachines", "power-1")["status"], what="PoweredOn")
     assert {c["type"]: c["status"] for c in status["conditions"]}["VirtualMachineCreated"] == "True"
     assert status["biosUUID"] and status["instanceUUID"]
     kube[1].patch_namespaced_custom_object(G, V, NS, "virtualmachines", "power-1", {"spec": {"powerState": "PoweredOff"}})
@@ -351,7 +351,7 @@ def test_vm_backed_by_a_vcsim_vm_mirrors_and_drives_its_power(env, kube):
         assert vm.runtime.powerState == "poweredOn"
     _create(kube, "virtualmachines", _vm("backed-1", powerState="PoweredOff", biosUUID=bios, instanceUUID=instance))
     wait_until(lambda: (_get(kube, "virtualmachines", "backed-1").get("status") or {}).get("powerState") == "PoweredOff",
-          what="powered off")
+               what="powered off")
     status = _get(kube, "virtualmachines", "backed-1")["status"]
     assert status["uniqueID"] == moid and status["biosUUID"] == bios and status["instanceUUID"] == instance
     with vcsim.connection(env) as si:
@@ -371,7 +371,7 @@ def test_pvc_binds_once_a_cns_register_volume_names_it(env, kube):
         "spec": {"pvcName": "restored-0a0b0c", "diskURLPath": "https://vc/folder/web/web_1.vmdk?dcPath=DC0&dsName=ds",
                  "accessMode": "ReadWriteOnce"}}, group="cns.vmware.com", version="v1alpha1")
     claim = wait_until(lambda: _bound(kube[0].read_namespaced_persistent_volume_claim("restored-0a0b0c", NS)),
-                  what="Bound")
+                       what="Bound")
     assert claim.spec.volume_name == "pv-restored-0a0b0c" and claim.status.capacity == {"storage": "3Gi"}
     pv = kube[0].read_persistent_volume("pv-restored-0a0b0c")
     assert pv.spec.csi.driver == "csi.vsphere.vmware.com" and pv.spec.claim_ref.name == "restored-0a0b0c"
@@ -392,7 +392,7 @@ def test_group_membership_needs_both_sides(env, kube):
         members = (_get(kube, "virtualmachinegroups", "grp").get("status") or {}).get("members") or []
         return {m["name"]: {c["type"]: c["status"] for c in m["conditions"]} for m in members}
     states = wait_until(lambda: linked().get("grp-a", {}).get("PowerStateSynced") == "True" and linked(),
-                   what="grp-a synced")
+                        what="grp-a synced")
     assert states["grp-a"]["GroupLinked"] == "True"
     assert states["grp-b"] == {"GroupLinked": "False", "PowerStateSynced": "False"}
     assert _get(kube, "virtualmachines", "grp-a")["status"]["powerState"] == "PoweredOn"  # the group drove it
@@ -410,7 +410,7 @@ def test_load_balancer_service_gets_an_ingress_ip(env, kube):
     assert not _get(kube, "virtualmachineservices", "web-lb").get("status")
     _create(kube, "virtualmachines", _vm("lb-web-1", labels={"app": "lb-web"}, powerState="PoweredOff"))
     ingress = wait_until(lambda: ((_get(kube, "virtualmachineservices", "web-lb").get("status") or {})
-                             .get("loadBalancer") or {}).get("ingress"), what="ingress")
+                                  .get("loadBalancer") or {}).get("ingress"), what="ingress")
     assert ingress[0]["ip"].startswith("192.0.2.")
 
 
