@@ -246,21 +246,14 @@ remediation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import (
-    apply_inventory_checks,
-    build_record,
-    has_vm_service_keys,
-)
-from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE, normalize_uuid
+from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan
+from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
     vmware_argument_spec,
     vsphere_client_from_params,
 )
-from ansible_collections.vmservice.restore.plugins.module_utils.vmx_source import read_vmx_sources
-from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_client import extra_config_to_dict
-from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_inventory import InventorySnapshot
 
 
 def argument_spec():
@@ -277,89 +270,9 @@ def argument_spec():
     return spec
 
 
-def vm_entry(record, name, moid=None, vmx_path=None, bios_uuid=None, instance_uuid=None, folder=None, power_state=None):
-    """One RV(vms) item: where the VM is, then what its backup says."""
-    entry = {
-        "name": name, "moid": moid, "vmx_path": vmx_path, "bios_uuid": bios_uuid,
-        "instance_uuid": instance_uuid, "folder": folder, "power_state": power_state,
-    }
-    entry.update(record)
-    return entry
-
-
-def selected(entry, params, explicit):
-    """Whether a VM is in scope. ``explicit`` is True when names/moids picked it."""
-    if params["namespace"] and entry["namespace"] != params["namespace"] and not explicit:
-        return False
-    return True
-
-
-def name_matches(params, *candidates):
-    names = params["names"]
-    return names is None or any(candidate in names for candidate in candidates if candidate)
-
-
 def scan_vcenter(params):
     with vsphere_client_from_params(params) as client:
-        vm_root = client.find_folder(params["folder"]) if params["folder"] else None
-        snapshot = InventorySnapshot(client.scan_inventory(vm_root), client.folder_namespace_supported())
-    entries = []
-    moids = set(params["moids"] or ())
-    for vm in snapshot.vms:
-        props = vm["props"]
-        if moids and vm["moid"] not in moids:
-            continue
-        extra_config = extra_config_to_dict(props.get("config.extraConfig"))
-        picked = bool(moids) or params["names"] is not None
-        if not has_vm_service_keys(extra_config) and not (picked and name_matches(params, props.get("name"))):
-            continue
-        record = build_record(extra_config, params["max_decoded_size"], params["include_secret_data"])
-        if not name_matches(params, record["vm_service_name"], props.get("name")):
-            continue
-        parent = snapshot.parent_moid(vm)
-        entry = vm_entry(
-            record, name=props.get("name"), moid=vm["moid"],
-            bios_uuid=normalize_uuid(props.get("config.uuid")), instance_uuid=normalize_uuid(props.get("config.instanceUuid")),
-            folder=snapshot.path(parent), power_state=props.get("runtime.powerState"))
-        if record["errors"] and record["errors"][0]["code"] == "NOT_A_VM_SERVICE_VM":
-            entries.append(entry)
-            continue
-        apply_inventory_checks(entry, snapshot.folder_namespace(parent), snapshot.path(parent),
-                               snapshot.bios_uuid_peers(vm))
-        if selected(entry, params, explicit=picked):
-            entries.append(entry)
-    return entries
-
-
-def scan_vmx(params):
-    entries = []
-    for source in read_vmx_sources(params["vmx_path"]):
-        if source.error is not None:
-            record = _unreadable_record(source.error, params)
-            entry = vm_entry(record, name=source.display_name, vmx_path=source.path)
-        else:
-            record = build_record(dict(source.vmx.items()), params["max_decoded_size"], params["include_secret_data"])
-            entry = vm_entry(record, name=source.vmx.display_name, vmx_path=source.path,
-                             bios_uuid=source.vmx.bios_uuid, instance_uuid=source.vmx.instance_uuid)
-        if name_matches(params, entry["vm_service_name"], entry["name"]) and selected(entry, params, False):
-            entries.append(entry)
-    return entries
-
-
-def _unreadable_record(error, params):
-    record = build_record({}, params["max_decoded_size"])
-    record["errors"] = [{"code": error.code, "message": error.message}]
-    return record
-
-
-def summarize(entries):
-    summary = {"total": len(entries), "valid": 0, "invalid": 0, "errors": {}, "warnings": {}}
-    for entry in entries:
-        summary["valid" if entry["valid"] else "invalid"] += 1
-        for kind in ("errors", "warnings"):
-            for finding in entry[kind]:
-                summary[kind][finding["code"]] = summary[kind].get(finding["code"], 0) + 1
-    return summary
+        return backup_scan.scan_vcenter(client, params)
 
 
 def run(module):
@@ -371,12 +284,11 @@ def run(module):
     if params["max_decoded_size"] < 1024:
         raise InvalidInputError("max_decoded_size must be at least 1024 bytes")
     if params["vmx_path"]:
-        source, entries = "vmx", scan_vmx(params)
+        source, entries = "vmx", backup_scan.scan_vmx(params)
     else:
         source, entries = "vcenter", scan_vcenter(params)
-    entries.sort(key=lambda entry: (entry["namespace"] or "", entry["vm_service_name"] or "", entry["name"] or "",
-                                    entry["vmx_path"] or ""))
-    return {"changed": False, "source": source, "vms": entries, "summary": summarize(entries)}
+    entries = backup_scan.sort_entries(entries)
+    return {"changed": False, "source": source, "vms": entries, "summary": backup_scan.summarize(entries)}
 
 
 def main():

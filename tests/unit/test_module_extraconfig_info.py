@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan
 from ansible_collections.vmservice.restore.plugins.modules import vmservice_extraconfig_info as module_under_test
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError, SourceError
 
@@ -68,7 +69,7 @@ def test_summarize_counts_valid_invalid_and_codes():
          "warnings": [{"code": "MISSING_BACKUP_VERSION", "message": ""}]},
         {"valid": False, "errors": [{"code": "DATA_TOO_LARGE", "message": ""}], "warnings": []},
     ]
-    assert module_under_test.summarize(entries) == {
+    assert backup_scan.summarize(entries) == {
         "total": 3, "valid": 1, "invalid": 2,
         "errors": {"CORRUPT_DATA": 2, "DATA_TOO_LARGE": 1},
         "warnings": {"MISSING_BACKUP_VERSION": 2},
@@ -76,12 +77,12 @@ def test_summarize_counts_valid_invalid_and_codes():
 
 
 def test_summarize_of_nothing():
-    assert module_under_test.summarize([]) == {"total": 0, "valid": 0, "invalid": 0, "errors": {}, "warnings": {}}
+    assert backup_scan.summarize([]) == {"total": 0, "valid": 0, "invalid": 0, "errors": {}, "warnings": {}}
 
 
 def test_vm_entry_has_every_contract_key():
     from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import build_record
-    entry = module_under_test.vm_entry(build_record(extra_config()), name="web-1", moid="vm-42")
+    entry = backup_scan.vm_entry(build_record(extra_config()), name="web-1", moid="vm-42")
     assert set(entry) == CONTRACT_VM_KEYS
     assert (entry["name"], entry["moid"], entry["vmx_path"], entry["folder"]) == ("web-1", "vm-42", None, None)
 
@@ -103,15 +104,15 @@ def test_argument_spec_has_the_documented_options():
     (["web-1"], (None, None), False),
 ])
 def test_name_matches(names, candidates, expected):
-    assert module_under_test.name_matches(params(names=names), *candidates) is expected
+    assert backup_scan.name_matches(params(names=names), *candidates) is expected
 
 
 def test_selected_by_namespace_unless_explicitly_picked():
     entry = {"namespace": "ns1"}
-    assert module_under_test.selected(entry, params(namespace="ns1"), False)
-    assert not module_under_test.selected(entry, params(namespace="ns2"), False)
-    assert module_under_test.selected(entry, params(namespace="ns2"), True)
-    assert module_under_test.selected(entry, params(), False)
+    assert backup_scan.selected(entry, params(namespace="ns1"), False)
+    assert not backup_scan.selected(entry, params(namespace="ns2"), False)
+    assert backup_scan.selected(entry, params(namespace="ns2"), True)
+    assert backup_scan.selected(entry, params(), False)
 
 
 # --- offline (.vmx) ---------------------------------------------------------------------
@@ -130,7 +131,7 @@ def repository(tmp_path):
 
 
 def test_scan_vmx_reads_every_vmx_in_a_directory(repository):
-    entries = module_under_test.scan_vmx(params(vmx_path=[str(repository)]))
+    entries = backup_scan.scan_vmx(params(vmx_path=[str(repository)]))
     by_name = {entry["name"]: entry for entry in entries}
     assert sorted(by_name) == ["api-1", "db-1", "junk", "web-1"]
     web = by_name["web-1"]
@@ -143,7 +144,7 @@ def test_scan_vmx_reads_every_vmx_in_a_directory(repository):
 
 
 def test_unreadable_vmx_becomes_an_entry_with_its_code(repository):
-    entries = module_under_test.scan_vmx(params(vmx_path=[str(repository)]))
+    entries = backup_scan.scan_vmx(params(vmx_path=[str(repository)]))
     junk = [entry for entry in entries if entry["name"] == "junk"][0]
     assert junk["valid"] is False
     assert junk["errors"] == [{"code": "CORRUPT_DATA", "message": "not a VMX file (binary content)"}]
@@ -151,18 +152,18 @@ def test_unreadable_vmx_becomes_an_entry_with_its_code(repository):
 
 
 def test_scan_vmx_filters_by_namespace(repository):
-    entries = module_under_test.scan_vmx(params(vmx_path=[str(repository)], namespace="ns2"))
+    entries = backup_scan.scan_vmx(params(vmx_path=[str(repository)], namespace="ns2"))
     assert [entry["name"] for entry in entries] == ["db-1"]
 
 
 def test_scan_vmx_filters_by_names(repository):
-    entries = module_under_test.scan_vmx(params(vmx_path=[str(repository)], names=["web-1", "api-1"]))
+    entries = backup_scan.scan_vmx(params(vmx_path=[str(repository)], names=["web-1", "api-1"]))
     assert sorted(entry["name"] for entry in entries) == ["api-1", "web-1"]
 
 
 def test_vmx_without_vm_service_data_is_not_a_vm_service_vm(tmp_path):
     path = write_vmx(tmp_path, "plain-vm", {"guestinfo.x": "y"})
-    entries = module_under_test.scan_vmx(params(vmx_path=[path]))
+    entries = backup_scan.scan_vmx(params(vmx_path=[path]))
     assert [error["code"] for error in entries[0]["errors"]] == ["NOT_A_VM_SERVICE_VM"]
 
 
