@@ -13,14 +13,19 @@ __metaclass__ = type
 
 import socket
 import ssl
+import time
 
+from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import FLAG_KEYS
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     ApiAccessError,
     AuthenticationError,
     CertificateError,
+    InvalidInputError,
     MissingDependencyError,
     NotFoundError,
+    VmServiceRestoreError,
 )
+from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_inventory import InventorySnapshot
 
 try:
     from pyVim import connect as pyvim_connect
@@ -36,6 +41,11 @@ VM_PROPERTIES = ("name", "parent", "config.uuid", "config.instanceUuid", "config
 FOLDER_PROPERTIES = ("name", "parent")
 DATACENTER_PROPERTIES = ("name", "parent")
 DEFAULT_PAGE_SIZE = 250
+DEFAULT_TASK_TIMEOUT = 300
+# The only ExtraConfig keys this collection ever writes: the auto-registration flags.
+# Never the data keys (VM Operator would re-encode them with a new backup version).
+WRITABLE_EXTRA_CONFIG_KEYS = frozenset(key for meaning in ("enable_auto_registration", "disable_auto_registration")
+                                       for key in FLAG_KEYS[meaning])
 
 
 class VsphereClient:
@@ -204,6 +214,96 @@ class VsphereClient:
             return method(*args)
         except vmodl.MethodFault as exc:
             raise ApiAccessError("vCenter %s: %s failed: %s" % (self.hostname, getattr(method, "__name__", "call"), exc.msg))
+
+    # --- writes (vmservice_register) ---------------------------------------------------------
+
+    def _ref(self, kind, moid):
+        return kind(moid, self._si._stub)
+
+    def find_namespace_folders(self):
+        """``{namespace: {"moid", "path"}}`` of the namespace VM folders, in one retrieval.
+
+        A folder belongs to the namespace its ``Folder.namespace`` names; where the server
+        has no such property (old servers, plain vcsim), a VM folder (``childType`` holds
+        VirtualMachine) belongs to the namespace it is named after.
+        """
+        supported = self.folder_namespace_supported()
+        view = self._call(self.content.viewManager.CreateContainerView, self.content.rootFolder,
+                          [vim.Folder, vim.Datacenter], True)
+        try:
+            folder_paths = FOLDER_PROPERTIES + (("namespace",) if supported else ("childType",))
+            objects = self._retrieve([self._view_spec(view)], {vim.Folder: folder_paths,
+                                                               vim.Datacenter: DATACENTER_PROPERTIES},
+                                     DEFAULT_PAGE_SIZE)
+        except vmodl.MethodFault as exc:
+            raise ApiAccessError("vCenter %s: folder read failed: %s" % (self.hostname, exc.msg))
+        finally:
+            try:
+                view.DestroyView()
+            except Exception:  # pylint: disable=broad-except
+                pass  # views die with the session anyway
+        snapshot = InventorySnapshot(objects, supported)
+        found = {}
+        for folder in sorted(objects, key=lambda item: item["moid"]):
+            if folder["type"] != "Folder":
+                continue
+            if not supported and "VirtualMachine" not in list(folder["props"].get("childType") or ()):
+                continue
+            namespace = snapshot.folder_namespace(folder["moid"])
+            if namespace and namespace not in found:
+                found[namespace] = {"moid": folder["moid"], "path": snapshot.path(folder["moid"])}
+        return found
+
+    def move_into_folder(self, vm_moid, folder_moid, timeout=DEFAULT_TASK_TIMEOUT):
+        """Move a VM into a folder (``Folder.MoveIntoFolder_Task``) and wait for it."""
+        folder = self._ref(vim.Folder, folder_moid)
+        task = self._call(folder.MoveIntoFolder_Task, [self._ref(vim.VirtualMachine, vm_moid)])
+        return self.wait_for_task(task, timeout, "move %s into folder %s" % (vm_moid, folder_moid))
+
+    def set_extra_config(self, vm_moid, values, timeout=DEFAULT_TASK_TIMEOUT):
+        """Set ExtraConfig ``{key: value}`` with ``ReconfigVM_Task`` and wait for it.
+
+        Only the auto-registration flag keys are accepted (``WRITABLE_EXTRA_CONFIG_KEYS``).
+        """
+        refused = sorted(key for key in values if key not in WRITABLE_EXTRA_CONFIG_KEYS)
+        if refused or not values:
+            raise InvalidInputError("set_extra_config writes only the auto-registration flags, not %s"
+                                    % ", ".join(refused or ["nothing"]))
+        spec = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=key, value=str(value))
+                                              for key, value in sorted(values.items())])
+        task = self._call(self._ref(vim.VirtualMachine, vm_moid).ReconfigVM_Task, spec)
+        return self.wait_for_task(task, timeout, "set %s on %s" % (", ".join(sorted(values)), vm_moid))
+
+    def wait_for_task(self, task, timeout=DEFAULT_TASK_TIMEOUT, what=None, sleep=time.sleep, clock=time.monotonic):
+        """Poll a vim Task (0.1 s doubling up to 2 s) until it succeeds; its result.
+
+        Raises ``ApiAccessError`` with the task's fault when it fails, and a
+        ``WAIT_TIMEOUT`` error (the task goes on in vCenter) after ``timeout`` seconds.
+        """
+        what = what or "task %s" % moref_id(task)
+        deadline = clock() + timeout
+        delay = 0.1
+        while True:
+            try:
+                info = task.info
+            except vmodl.MethodFault as exc:
+                raise ApiAccessError("vCenter %s: %s: cannot read the task: %s" % (self.hostname, what, exc.msg))
+            if info.state == vim.TaskInfo.State.success:
+                return info.result
+            if info.state == vim.TaskInfo.State.error:
+                fault = info.error
+                message = getattr(fault, "msg", None) or getattr(fault, "localizedMessage", None) or str(fault)
+                raise ApiAccessError("vCenter %s: %s failed: %s" % (self.hostname, what, message),
+                                     code="VSPHERE_TASK_FAILED",
+                                     remediation="Look at the task in the vSphere Client; fix its cause and run again.",
+                                     details={"task": moref_id(task), "fault": type(fault).__name__})
+            if clock() >= deadline:
+                raise VmServiceRestoreError(
+                    "vCenter %s: %s still %s after %s s" % (self.hostname, what, info.state, timeout),
+                    code="WAIT_TIMEOUT", details={"task": moref_id(task)},
+                    remediation="The task keeps running in vCenter: watch it in the vSphere Client, then run again.")
+            sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def extra_config_to_dict(options):

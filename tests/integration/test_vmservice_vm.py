@@ -1,0 +1,156 @@
+"""vmservice_vm driven through ansible-playbook against the lab's Supervisor.
+
+Each test makes its own namespace (vmv-<what>-<random>) holding a restored-looking VM:
+paused (vmoperator.vmware.com/paused), PoweredOff, a volume whose claim stays Pending
+until a CnsRegisterVolume names it (the lab's CSI syncer then binds it), and a cloud-init
+bootstrap Secret. The namespace is deleted afterwards.
+"""
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.lab import cli
+
+TARGET = Path(__file__).parent / "targets" / "vmservice_vm"
+VM = "vmv-web"
+CLAIM = "restored-vmv001"
+SECRET = "vmv-web-bootstrap"
+SECRET_MARKER = "VMV-SECRET-MARKER-7f3a"
+VMOP = "vmoperator.vmware.com/v1alpha5"
+PAUSED = "vmoperator.vmware.com/paused"
+
+
+def restored_vm(namespace, name=VM, claim=CLAIM, secret=SECRET):
+    return {
+        "apiVersion": VMOP, "kind": "VirtualMachine",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": "web"},
+                     "annotations": {PAUSED: "", "vmoperator.vmware.com/restored-vm": "",
+                                     "vmoperator.vmware.com/backup-version": "1735689600000"}},
+        "spec": {"className": "best-effort-small", "imageName": "vmi-ubuntu", "powerState": "PoweredOff",
+                 "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}],
+                 "bootstrap": {"cloudInit": {"rawCloudConfig": {"name": secret, "key": "user-data"}}}},
+        "status": {"powerState": "PoweredOff"},
+    }
+
+
+def bootstrap_secret(namespace, name=SECRET):
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": {"user-data": "#cloud-config\npassword: %s\n" % SECRET_MARKER}}
+
+
+def pending_claim(namespace, name=CLAIM):
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+
+
+def register_volume(namespace, claim=CLAIM):
+    """What WCP does for a restored disk: the CSI syncer then binds the claim."""
+    return {"apiVersion": "cns.vmware.com/v1alpha1", "kind": "CnsRegisterVolume",
+            "metadata": {"name": claim, "namespace": namespace},
+            "spec": {"pvcName": claim, "accessMode": "ReadWriteOnce",
+                     "diskURLPath": "https://vc.example.com/folder/%s/data.vmdk?dcPath=DC0&dsName=LocalDS_0" % claim}}
+
+
+@pytest.fixture
+def namespace(lab, request):
+    """A fresh namespace with the restored VM, its Secret and its Pending claim; deleted afterwards."""
+    name = "vmv-%s-%s" % (request.node.name.split("_")[1][:8].lower(), uuid.uuid4().hex[:6])
+    answer = cli.put_objects(lab.env, [bootstrap_secret(name), pending_claim(name), restored_vm(name)],
+                             namespaces=[name])
+    assert not answer["errors"], answer
+    yield name
+    lab.set_knobs(http_503=0, conflict_storm=0, pvc_bind_delay_seconds=0.2)
+    cli.kube_core(lab.env).delete_namespace(name)
+
+
+def read_vm(lab, namespace, name=VM):
+    from kubernetes.dynamic import DynamicClient
+    client = DynamicClient(lab.kube_client())
+    resource = client.resources.get(api_version=VMOP, kind="VirtualMachine")
+    return client.get(resource, name=name, namespace=namespace).to_dict()
+
+
+def apply(ansible_playbook, namespace, expect_changed, **kwargs):
+    return ansible_playbook(TARGET / "apply.yml", extra_vars={
+        "vm_namespace": namespace, "vm_name": VM, "expect_changed": expect_changed}, **kwargs)
+
+
+def test_check_mode_then_apply_then_unchanged(ansible_playbook, lab, namespace):
+    # Check mode: only a server-side dry run of the patch, the diff shown, the VM untouched.
+    seq = lab.last_seq()
+    result = apply(ansible_playbook, namespace, True, check=True, diff=True)
+    assert result.rc == 0, result.stdout[-6000:]
+    assert result.recap["changed"] == 1
+    assert lab.mutations_since(seq) == []
+    patches = [r for r in lab.requests_since(seq) if r["method"] == "PATCH"]
+    assert len(patches) == 1 and patches[0]["dry_run"] is True and patches[0]["mutating"] is False
+    assert "dryRun=All" in patches[0]["query"]
+    assert '-        "%s": "",' % PAUSED in result.stdout
+    assert '+    "powerState": "PoweredOn"' in result.stdout
+    vm = read_vm(lab, namespace)
+    assert PAUSED in vm["metadata"]["annotations"] and vm["spec"]["powerState"] == "PoweredOff"
+
+    # Registration finishes: the claim binds a few seconds after its disk is registered.
+    lab.set_knobs(pvc_bind_delay_seconds=4)
+    cli.put_objects(lab.env, [register_volume(namespace)])
+    seq = lab.last_seq()
+    result = apply(ansible_playbook, namespace, True, verbosity=3)
+    assert result.rc == 0, result.stdout[-6000:]
+    assert result.recap["changed"] == 1 and result.recap["failed"] == 0
+    assert SECRET_MARKER not in result.stdout + result.stderr
+    writes = lab.mutations_since(seq)
+    assert [(w["method"], w["dry_run"]) for w in writes] == [("PATCH", False)]
+    polls = [r for r in lab.requests_since(seq) if r["path"].endswith("/persistentvolumeclaims")]
+    assert len(polls) > 1  # it waited for the claim to bind
+    vm = read_vm(lab, namespace)
+    assert not any(key in vm["metadata"].get("annotations", {}) for key in
+                   (PAUSED, "vmoperator.vmware.com/pause-reconcile", "vmoperator.vmware.com/pause"))
+    assert vm["spec"]["powerState"] == "PoweredOn" and vm["status"]["powerState"] == "PoweredOn"
+
+    # Again: nothing to do, nothing written.
+    seq = lab.last_seq()
+    result = apply(ansible_playbook, namespace, False, diff=True)
+    assert result.rc == 0, result.stdout[-6000:]
+    assert result.recap["changed"] == 0
+    assert lab.mutations_since(seq) == []
+
+
+def test_failures_are_coded(ansible_playbook, lab, namespace, tmp_path):
+    stuck = restored_vm(namespace, name="vmv-stuck", claim="restored-vmv-stuck")
+    cli.put_objects(lab.env, [stuck, pending_claim(namespace, "restored-vmv-stuck")])
+    wrong_ca = tmp_path / "other-ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=not-the-lab-ca", "-keyout", str(tmp_path / "key.pem"), "-out", str(wrong_ca),
+                    "-days", "1"], check=True, capture_output=True)
+    seq = lab.last_seq()
+    result = ansible_playbook(TARGET / "failures.yml",
+                              extra_vars={"vm_namespace": namespace, "wrong_ca": str(wrong_ca)})
+    assert result.rc == 0, result.stdout[-6000:]
+    assert result.recap["ignored"] == 6
+    assert lab.mutations_since(seq) == []
+    assert PAUSED in read_vm(lab, namespace, "vmv-stuck")["metadata"]["annotations"]
+
+
+def test_transient_503s_are_retried(ansible_playbook, lab, namespace):
+    cli.put_objects(lab.env, [register_volume(namespace)])
+    lab.set_knobs(http_503=2)
+    seq = lab.last_seq()
+    result = apply(ansible_playbook, namespace, True)
+    assert result.rc == 0, result.stdout[-6000:]
+    statuses = [r["status"] for r in lab.requests_since(seq) if r["endpoint"] == "k8s"]
+    assert statuses[:2] == [503, 503] and statuses[2] == 200
+    assert read_vm(lab, namespace)["status"]["powerState"] == "PoweredOn"
+
+
+def test_conflicts_on_the_merge_patch_are_retried(ansible_playbook, lab, namespace):
+    cli.put_objects(lab.env, [register_volume(namespace)])
+    lab.set_knobs(conflict_storm=2)
+    seq = lab.last_seq()
+    result = apply(ansible_playbook, namespace, True)
+    assert result.rc == 0, result.stdout[-6000:]
+    patches = [r["status"] for r in lab.requests_since(seq) if r["method"] == "PATCH"]
+    assert patches == [409, 409, 200]
