@@ -3,7 +3,8 @@
 #   make deps        Debian packages for the vcsim lab (apt; needs root or sudo)
 #   make venv        repo-local .venv with pinned runtime + test requirements
 #   make test        unit integration sanity lint
-#   make demo        start the vcsim lab, seed it, run playbooks/validate_backup.yml
+#   make demo        start the lab, seed vendor-restored VMs, run playbooks/restore.yml
+#   make demo-validate  the same lab, playbooks/validate_backup.yml on good and broken backups
 #   make lab         start the vcsim lab (.lab/)          make lab-down   stop it
 #   make benchmark   tests/benchmarks/scan_benchmark.py
 #   make clean       stop the lab and remove every generated file
@@ -35,6 +36,9 @@ COLLECTION_LINK := $(BUILD_DIR)/ansible_collections/$(COLLECTION_NS)/$(COLLECTIO
 LAB_DIR := .lab
 LAB_SCENARIO := tests/lab/scenarios/validate.yml
 DEMO_PLAYBOOK := playbooks/validate_backup.yml
+RESTORE_PLAYBOOK := playbooks/restore.yml
+RESTORE_SCENARIO := tests/lab/scenarios/restore_new.yml
+RESTORE_NAMESPACE ?= shop
 # The Supervisor namespace (a VM folder in the lab) that the demo validates.
 DEMO_NAMESPACE ?= ns-prod
 DEMO_REPORT_DIR ?= $(CURDIR)/reports
@@ -52,7 +56,7 @@ ANSIBLE_ENV := ANSIBLE_COLLECTIONS_PATH=$(BUILD_DIR) \
 	PATH=$(VBIN):$$PATH
 
 .PHONY: help deps venv collection-link test unit integration sanity lint \
-	demo lab lab-down benchmark clean
+	demo demo-validate lab lab-down benchmark clean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -124,17 +128,32 @@ lab-down:
 		echo "lab-down: no lab to stop"; \
 	fi
 
+# The main job: restore the vendor-restored VMs of namespace `shop` (tests/lab/scenarios/
+# restore_new.yml) with playbooks/restore.yml. `reset` empties the Supervisor side first so
+# every demo is a real restore (a second run without it reports the VMs already restored).
 demo: deps venv collection-link lab
+	$(PY) -m tests.lab reset --dir $(LAB_DIR)
+	$(PY) -m tests.lab seed --dir $(LAB_DIR) $(RESTORE_SCENARIO)
+	set -a; . $(LAB_DIR)/env; set +a; \
+		env $(ANSIBLE_ENV) $(VBIN)/ansible-playbook -i localhost, $(RESTORE_PLAYBOOK) \
+			-e '{"vmservice_restore": {"namespace": "$(RESTORE_NAMESPACE)", "report_dir": "$(DEMO_REPORT_DIR)"}}' $(DEMO_ARGS)
+	@echo
+	@echo "demo: restore report of namespace $(RESTORE_NAMESPACE):"
+	@ls -1 $(DEMO_REPORT_DIR)/restore-$(RESTORE_NAMESPACE).* 2>/dev/null | sed 's/^/  /' \
+		|| echo "  (not found in $(DEMO_REPORT_DIR); see the playbook output above)"
+	@echo "demo: the lab keeps running (connection: source $(LAB_DIR)/env); stop it with 'make lab-down'"
+
+# Backup validation of namespace ns-prod (tests/lab/scenarios/validate.yml): good and broken backups.
+demo-validate: deps venv collection-link lab
 	$(PY) -m tests.lab seed --dir $(LAB_DIR) $(LAB_SCENARIO)
 	set -a; . $(LAB_DIR)/env; set +a; \
 		env $(ANSIBLE_ENV) $(VBIN)/ansible-playbook $(DEMO_PLAYBOOK) \
 			-e backup_validation_namespace=$(DEMO_NAMESPACE) \
 			-e backup_validation_report_dir=$(DEMO_REPORT_DIR) $(DEMO_ARGS)
 	@echo
-	@echo "demo: validation reports of namespace $(DEMO_NAMESPACE):"
+	@echo "demo-validate: validation reports of namespace $(DEMO_NAMESPACE):"
 	@ls -1 $(DEMO_REPORT_DIR)/backup-validation-$(DEMO_NAMESPACE).* 2>/dev/null | sed 's/^/  /' \
 		|| echo "  (not found in $(DEMO_REPORT_DIR); see the playbook output above)"
-	@echo "demo: the lab keeps running (connection: source $(LAB_DIR)/env); stop it with 'make lab-down'"
 
 benchmark: deps venv collection-link
 	@$(TIMED) benchmark env $(ANSIBLE_ENV) $(PY) tests/benchmarks/scan_benchmark.py
