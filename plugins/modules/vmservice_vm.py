@@ -156,9 +156,24 @@ vm:
         cloud-init instance id, build and schema versions).
       type: dict
       sample: {"vmoperator.vmware.com/restored-vm": "", "vmoperator.vmware.com/backup-version": "1735689600000"}
+    user_annotations:
+      description: The other annotations, the user's (VM Operator's and kubectl's last-applied copy left out).
+      type: dict
+      sample: {"shop.example.com/owner": "team-web"}
     labels:
       description: All labels of the VM.
       type: dict
+    bios_uuid:
+      description: BIOS UUID of the VM (C(spec.biosUUID), else C(status.biosUUID)).
+      type: str
+    instance_uuid:
+      description: vCenter instance UUID of the VM (C(spec.instanceUUID), else C(status.instanceUUID)).
+      type: str
+    cloud_init_instance_id:
+      description:
+        - The cloud-init instance ID (C(spec.bootstrap.cloudInit.instanceID), else the annotation).
+        - A restore to new resets it, so cloud-init runs again on first boot.
+      type: str
     volumes:
       description: The PVC volumes with the phase of their claim (C(absent) when the claim does not exist).
       type: list
@@ -341,18 +356,42 @@ def diff_view(vm):
     }
 
 
+# Never reported: kubectl's copy of the whole object.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def user_annotations(vm):
+    """Annotations that are the user's (not VM Operator's or the restore's), for reports."""
+    return dict((key, value) for key, value in sorted(_meta(vm, "annotations").items())
+                if key not in RESTORE_ANNOTATIONS and key != LAST_APPLIED and "vmoperator.vmware.com/" not in key)
+
+
+def cloud_init_instance_id(vm):
+    """The cloud-init instance ID VM Operator uses: spec.bootstrap.cloudInit.instanceID, else the annotation."""
+    cloud_init = ((vm.get("spec") or {}).get("bootstrap") or {}).get("cloudInit") or {}
+    annotations = _meta(vm, "annotations")
+    return (cloud_init.get("instanceID") or annotations.get(GROUP + "/cloud-init-instance-id")
+            or annotations.get(GROUP + "/instance-id"))
+
+
 def summarize(vm, pvcs_by_name, bootstrap):
     metadata = vm.get("metadata") or {}
+    spec = vm.get("spec") or {}
+    status = vm.get("status") or {}
     view = diff_view(vm)
     return {
         "name": metadata.get("name"),
         "namespace": metadata.get("namespace"),
         "uid": metadata.get("uid"),
         "api_version": vm.get("apiVersion"),
-        "power_state": {"spec": view["powerState"], "status": (vm.get("status") or {}).get("powerState")},
+        "power_state": {"spec": view["powerState"], "status": status.get("powerState")},
         "paused": is_paused(vm),
         "annotations": view["annotations"],
+        "user_annotations": user_annotations(vm),
         "labels": view["labels"],
+        "bios_uuid": spec.get("biosUUID") or status.get("biosUUID"),
+        "instance_uuid": spec.get("instanceUUID") or status.get("instanceUUID"),
+        "cloud_init_instance_id": cloud_init_instance_id(vm),
         "volumes": [{"name": volume, "claim": claim,
                      "phase": ((pvcs_by_name.get(claim) or {}).get("status") or {}).get("phase")
                      if claim in pvcs_by_name else "absent"}
