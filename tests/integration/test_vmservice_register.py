@@ -235,6 +235,30 @@ def test_a_task_failing_at_80_percent_fails_only_that_vm_and_deletes_nothing(
     assert secret is not None
 
 
+@pytest.mark.parametrize("stage", [5, 10, 20, 40, 80])
+def test_a_failure_at_any_stage_is_coded_with_remediation_and_never_resubmitted(
+        ansible_playbook, lab, reg_lab, tmp_path, stage):
+    reg_lab(vm("reg-stage", 7))
+    # No error_id: the lab fails with what that stage most plausibly raises (tests/lab/supervisor/wcp.py).
+    reg_lab.knobs(registervm_fail_at={"stage": stage})
+    before = lab.last_seq()
+    run, outcome = _run(ansible_playbook, tmp_path, reg_vms=[{"name": "reg-stage"}])
+    assert run.rc == 0, run.stdout[-4000:]
+    assert outcome["failed"] and outcome["error_code"] == "REGISTRATION_FAILED"
+    failed = outcome["results"][0]
+    assert failed["status"] == "failed"
+    assert failed["progress"]["completed"] == stage
+    assert failed["error_code"] and failed["remediation"], failed
+    log = lab.requests_since(before)
+    assert len(_posts(log)) == 1  # a failed registration is reported, not blindly re-sent
+    assert not [entry for entry in log if entry["method"] == "DELETE" and entry["path"] != "/api/session"]
+    # Re-running once the cause is gone registers the VM: the failed attempt left a re-runnable state.
+    lab.set_knobs(registervm_fail_at=None)
+    again, outcome = _run(ansible_playbook, tmp_path, reg_vms=[{"name": "reg-stage"}])
+    assert again.rc == 0 and not outcome.get("failed"), json.dumps(outcome)[-4000:]
+    assert outcome["results"][0]["status"] == "registered"
+
+
 def test_503_bursts_while_polling_are_retried(ansible_playbook, lab, reg_lab, tmp_path):
     reg_lab(vm("reg-flaky", 5))
     reg_lab.knobs(task_latency_seconds=3)
