@@ -347,6 +347,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.errors import In
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import kubernetes_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
+from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec, subnet_mappings
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vcenter_rest import (
     TransientConnectionError,
@@ -360,7 +361,6 @@ from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args impo
 from ansible_collections.vmservice.restore.plugins.module_utils.waiter import Predicate, Waiter, WaitTimeoutError
 
 MODES = ("auto", "new", "existing", "disk_only", "failover")
-SUBNET_TYPES = ("SUBNET", "SUBNETSET")
 MAX_PARALLEL = 32
 TASK_FINAL = ("SUCCEEDED", "FAILED")
 
@@ -396,13 +396,6 @@ REMEDIATION_AMBIGUOUS = "Several VMs match this name: select the VM by moid inst
 
 # --- options --------------------------------------------------------------------------------
 
-def _subnet_spec():
-    return dict(type="dict", required=True, options=dict(
-        type=dict(type="str", required=True, choices=list(SUBNET_TYPES)),
-        name=dict(type="str", default=""),
-    ))
-
-
 def argument_spec():
     spec = vmware_argument_spec()
     spec.update(kubernetes_argument_spec())
@@ -412,7 +405,7 @@ def argument_spec():
             name=dict(type="str"),
             moid=dict(type="str"),
             mode=dict(type="str", default="auto", choices=list(MODES)),
-            network_override=dict(type="list", elements="dict", options={"from": _subnet_spec(), "to": _subnet_spec()}),
+            network_override=network_override_spec(),
         ), mutually_exclusive=[("name", "moid")], required_one_of=[("name", "moid")]),
         parallel=dict(type="int", default=5),
         wait=dict(type="bool", default=True),
@@ -433,15 +426,6 @@ def validate_params(params):
         raise InvalidInputError("poll_interval must be more than 0 seconds")
     if not params["namespace"]:
         raise InvalidInputError("namespace must not be empty")
-
-
-def subnet_mappings(network_override):
-    """Module ``network_override`` -> RegisterVM ``subnet_mappings`` (None when not given)."""
-    if not network_override:
-        return None
-    return [{"current_subnet": {"type": item["from"]["type"], "name": item["from"].get("name") or ""},
-             "new_subnet": {"type": item["to"]["type"], "name": item["to"].get("name") or ""}}
-            for item in network_override]
 
 
 def scan_selection(namespace, selectors):

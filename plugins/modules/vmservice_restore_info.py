@@ -272,6 +272,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.planner import (
     capabilities,
     plan_restore,
 )
+from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vcenter_rest import VcenterRest
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
@@ -283,17 +284,13 @@ RESTORABLE = (RestoreType.NEW, RestoreType.EXISTING, RestoreType.DISK_ONLY)
 
 
 def argument_spec():
-    subnet = dict(type="dict", required=True, options=dict(
-        type=dict(type="str", required=True, choices=["SUBNET", "SUBNETSET"]),
-        name=dict(type="str", default=""),
-    ))
     spec = vmware_argument_spec()
     spec.update(kubernetes_argument_spec())
     spec.update(
         namespace=dict(type="str", required=True),
         names=dict(type="list", elements="str"),
         mode=dict(type="str", choices=list(MODES), default="auto"),
-        network_override=dict(type="list", elements="dict", options={"from": subnet, "to": dict(subnet)}),
+        network_override=network_override_spec(),
     )
     return spec
 

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: vmservice.restore contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Options the restore modules share, and their translation to the RegisterVM body."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+SUBNET_TYPES = ("SUBNET", "SUBNETSET")
+
+
+def _subnet_spec():
+    return dict(type="dict", required=True, options=dict(
+        type=dict(type="str", required=True, choices=list(SUBNET_TYPES)),
+        # Empty with SUBNETSET means the namespace's default SubnetSet (verified-facts section 5).
+        name=dict(type="str", default=""),
+    ))
+
+
+def network_override_spec():
+    """``network_override``: a list of ``{from: {type, name}, to: {type, name}}`` (guide section 9.3)."""
+    return dict(type="list", elements="dict", options={"from": _subnet_spec(), "to": _subnet_spec()})
+
+
+def subnet_mappings(network_override):
+    """Module ``network_override`` -> RegisterVM ``subnet_mappings`` (None when not given)."""
+    if not network_override:
+        return None
+    return [{"current_subnet": {"type": item["from"]["type"], "name": item["from"].get("name") or ""},
+             "new_subnet": {"type": item["to"]["type"], "name": item["to"].get("name") or ""}}
+            for item in network_override]
