@@ -242,7 +242,7 @@ def test_check_mode_then_apply_then_apply_again_changes_nothing(lab, shop, ansib
 def test_playbook_restores_the_spec_and_verbose_output_holds_no_secret(lab, shop, ansible_playbook, tmp_path):
     spec = {"vmservice_restore": {
         "namespace": shop.namespace, "parallel": 2, "power_on": True, "report_dir": str(tmp_path),
-        "vms": [{"name": "web-1"}, {"name": "db-1", "mode": "new"}],
+        "vms": [{"name": "web-1"}, {"name": "db-1", "mode": "new"}]}}
     forbidden = _forbidden_secret_strings(shop.scenario)
 
     seq = lab.last_seq()
