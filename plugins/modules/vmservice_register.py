@@ -19,6 +19,9 @@ description:
     This module plans, then calls it, for one or many VMs of a Supervisor namespace.
   - Every VM is planned first, from one vCenter inventory read and one listing of the namespace's
     VirtualMachines (restore to new, to existing, disk-only, failover, or what blocks it, see guide section 7).
+    The namespace's PersistentVolumeClaims are listed once (which backed-up disks are missing); for failover VMs
+    each distinct image is looked up once (VirtualMachineImage, else ClusterVirtualMachineImage); with a network
+    override the namespace's NSX Subnets and SubnetSets are listed once.
     A VM whose VirtualMachine already carries this backup is C(already_restored) and left alone, so running
     the task again changes nothing.
   - RegisterVM is not idempotent and is never retried. Only reads (task polling, version) are retried on
@@ -306,8 +309,31 @@ results:
     plan:
       description:
         - The plan the decision came from (see vmservice.restore.vmservice_restore_info), C(detected_type),
-          C(reasons), C(blockers), C(warnings), C(prerequisites) and C(actions).
+          C(reasons), C(blockers), C(warnings), C(prerequisites), C(actions), C(missing_disks),
+          C(failover_changes) and C(network_override).
       type: dict
+      contains:
+        missing_disks:
+          description:
+            - The backup's PVC disks that no claim of the namespace holds, as C(pvc_name), C(volume) and
+              C(file_name), what a disk-only restore registers. An empty list when none is missing (a
+              disk-only restore would change nothing); null when unknown (the namespace is missing).
+          type: list
+          elements: dict
+          sample: [{"pvc_name": "web-1-logs", "volume": "logs-vol", "file_name": "[ds1] web-1/web-1_1.vmdk"}]
+        failover_changes:
+          description:
+            - For a cross-vCenter failover, what changes for the VM, C(image) (the backup's image, which the
+              failover clears), C(image_exists) (whether the target Supervisor has that image; null when unknown)
+              and C(day2_blocked) (day-2 operations that fail until the image exists). Null when not a failover.
+          type: dict
+          sample: {"image": "vmi-0a1b2c3d", "image_exists": false, "day2_blocked": ["resize or class change"]}
+        network_override:
+          description:
+            - With O(vms[].network_override), C(candidates) (the backed-up VM's interfaces as C(type), C(name),
+              C(interface)), C(mappings) (the subnet mappings sent), C(unmatched) (mappings that match no interface)
+              and C(missing_targets) (target subnets the namespace does not have). Null without an override.
+          type: dict
 summary:
   description: Counts of RV(results) by status, and C(total).
   returned: always
@@ -506,8 +532,34 @@ def _bios(vm):
     return normalize_uuid((vm.get("status") or {}).get("biosUUID") or (vm.get("spec") or {}).get("biosUUID"))
 
 
+def image_name(vm_resource):
+    """The backed-up VM's image: ``spec.image.name``, else ``spec.imageName``; None without one."""
+    spec = (vm_resource or {}).get("spec") if isinstance(vm_resource, dict) else None
+    spec = spec if isinstance(spec, dict) else {}
+    image = spec.get("image") if isinstance(spec.get("image"), dict) else {}
+    return image.get("name") or spec.get("imageName") or None
+
+
+def claim_names(pvcs):
+    return sorted((pvc.get("metadata") or {}).get("name") for pvc in pvcs if (pvc.get("metadata") or {}).get("name"))
+
+
+# A hint the plan can do without: unknown (None) when the Supervisor does not let us look.
+OPTIONAL_FACT_CODES = ("PERMISSION_DENIED", "API_RESOURCE_NOT_SERVED")
+
+
+def optional_fact(warn, lookup, what, *args):
+    try:
+        return lookup(*args)
+    except VmServiceRestoreError as exc:
+        if exc.code not in OPTIONAL_FACT_CODES:
+            raise
+        warn("cannot look up %s on the Supervisor (%s: %s); the plan does without" % (what, exc.code, exc.message))
+        return None
+
+
 def facts_for(record, base_facts, supervisor_vms, selector):
-    """planner facts of one VM: the namespace-wide ones plus its CR and BIOS UUID twin."""
+    """planner facts of one VM: the namespace-wide ones plus its CR, BIOS UUID twin and (failover) image."""
     name = record.get("vm_service_name")
     existing = None
     twin = None
@@ -518,9 +570,14 @@ def facts_for(record, base_facts, supervisor_vms, selector):
         elif record.get("bios_uuid") and _bios(vm) == normalize_uuid(record["bios_uuid"]):
             twin = twin or vm_name
     facts = dict(base_facts)
+    images = facts.pop("image_exists_by_name", None) or {}
+    failover = planner.is_failover(record, facts.get("vcenter_instance_uuid"))
     facts.update(existing_vm=existing, other_vm_with_bios_uuid=twin,
                  network_override=subnet_mappings(selector.get("network_override")),
-                 auto_registration=record.get("auto_registration"))
+                 auto_registration=record.get("auto_registration"),
+                 image_exists=images.get(image_name(record.get("vm_resource"))) if failover else None)
+    facts.setdefault("existing_claims", None)
+    facts.setdefault("subnets", None)
     return facts
 
 
@@ -634,7 +691,8 @@ def new_result(selector, record, plan=None):
 
 
 def plan_view(plan):
-    keys = ("detected_type", "reasons", "blockers", "warnings", "prerequisites", "actions")
+    keys = ("detected_type", "reasons", "blockers", "warnings", "prerequisites", "actions", "missing_disks",
+            "failover_changes", "network_override")
     return dict((key, plan.get(key)) for key in keys)
 
 
@@ -821,11 +879,15 @@ class Registration:
         records = backup_scan.scan_vcenter(self.vsphere, scan_selection(self.namespace, selectors))
         self.namespace_exists = self.supervisor.namespace_exists(self.namespace)
         supervisor_vms = self.supervisor.list_vms(self.namespace) if self.namespace_exists else []
+        matched = match_records(records, selectors, self.namespace)
         base_facts = {"supervisor_version": self.version, "vcenter_instance_uuid": self.vsphere.instance_uuid,
                       "namespace_exists": self.namespace_exists, "network_provider": None}
+        base_facts.update(self._namespace_facts([record for _selector, record, _error in matched if record],
+                                                any((selector or {}).get("network_override")
+                                                    for selector, _record, _error in matched)))
 
         items = []
-        for selector, record, error in match_records(records, selectors, self.namespace):
+        for selector, record, error in matched:
             if record is None:
                 result = new_result(selector, None)
                 result.update(status=BLOCKED, error_code=error["code"], error_message=error["message"],
@@ -850,6 +912,23 @@ class Registration:
             register_all(self.rest, self.namespace, to_register, self.params)
             self._after_registration(items)
         return self._outcome([item["result"] for item in items])
+
+    def _namespace_facts(self, records, override_asked):
+        """The namespace-wide planner facts: the claims (one PVC list), the failover images (one lookup
+        per distinct image) and the subnets (one listing, only when an override is asked).
+        Unknown (None) when the namespace is missing or a lookup is not allowed."""
+        facts = {"existing_claims": None, "image_exists_by_name": {}, "subnets": None}
+        if not self.namespace_exists:
+            return facts
+        facts["existing_claims"] = claim_names(self.supervisor.list_pvcs(self.namespace))
+        images = sorted(set(image_name(record.get("vm_resource")) for record in records
+                            if planner.is_failover(record, self.vsphere.instance_uuid)) - {None})
+        facts["image_exists_by_name"] = dict((name, optional_fact(self.warn, self.supervisor.image_exists,
+                                                                  "image %s" % name, self.namespace, name))
+                                             for name in images)
+        if override_asked:
+            facts["subnets"] = optional_fact(self.warn, self.supervisor.subnet_names, "subnets", self.namespace)
+        return facts
 
     def _refuse_network_override(self):
         asked = [item.get("name") or item.get("moid") for item in self.params["vms"] or ()
