@@ -168,7 +168,15 @@ def vm_changes(before_vm, after_vm):
     ``generation``, ``managedFields``, ``creationTimestamp``, ``selfLink``) and ``status`` are ignored.
     """
     return [{"path": _path_text(path), "before": before, "after": after}
-            for path, before, after in _diff(_comparable(before_vm), _comparable(after_vm), ())]
+            for path, before, after in _sorted_diff(before_vm, after_vm)]
+
+
+def _sorted_diff(before_vm, after_vm):
+    """_diff in path order: the same two objects give the same list whatever their key order
+    (a state read back from a JSON file has sorted keys, the API's has not)."""
+    def key(item):
+        return [(0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in item[0]]
+    return sorted(_diff(_comparable(before_vm), _comparable(after_vm), ()), key=key)
 
 
 def disk_only_check(before_vm, after_vm):
@@ -179,7 +187,7 @@ def disk_only_check(before_vm, after_vm):
     """
     changes = []
     touched = []
-    for path, before, after in _diff(_comparable(before_vm), _comparable(after_vm), ()):
+    for path, before, after in _sorted_diff(before_vm, after_vm):
         changes.append({"path": _path_text(path), "before": before, "after": after})
         if not _disk_only_may_change(path):
             touched.append(_path_text(path))

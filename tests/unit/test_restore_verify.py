@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -465,3 +466,16 @@ def test_destructive_remediations_name_their_options():
     assert "keep_vsphere_vm" in remediation_for("DESTRUCTIVE_WOULD_DELETE_RESTORED_VM")
     assert "skip_if_unsupported: true" in remediation_for("SNAPSHOT_API_NOT_SERVED")
     assert "timeout" in remediation_for("POWER_TIMEOUT")
+
+
+def test_vm_changes_do_not_depend_on_key_order():
+    # A state read back from a JSON file (sorted keys) and the API's object (server order) must
+    # give the same list, or an unchanged restore would rewrite its report.
+    before = {"spec": {"powerState": "PoweredOn", "className": "a", "volumes": [{"name": "v", "x": 1}]},
+              "metadata": {"labels": {"b": "1", "a": "1"}}}
+    after = {"metadata": {"labels": {"a": "2", "b": "2"}},
+             "spec": {"volumes": [{"x": 2, "name": "w"}], "className": "b", "powerState": "PoweredOff"}}
+    reordered = json.loads(json.dumps(before, sort_keys=True))
+    assert vm_changes(before, after) == vm_changes(reordered, after)
+    assert [change["path"] for change in vm_changes(before, after)] == sorted(
+        change["path"] for change in vm_changes(before, after))
