@@ -368,6 +368,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan, planner
 from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import FLAG_KEYS, spec_claim_names
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import image_exists_for, namespace_facts
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE, normalize_uuid
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError, VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import kubernetes_argument_spec
@@ -532,32 +533,6 @@ def _bios(vm):
     return normalize_uuid((vm.get("status") or {}).get("biosUUID") or (vm.get("spec") or {}).get("biosUUID"))
 
 
-def image_name(vm_resource):
-    """The backed-up VM's image: ``spec.image.name``, else ``spec.imageName``; None without one."""
-    spec = (vm_resource or {}).get("spec") if isinstance(vm_resource, dict) else None
-    spec = spec if isinstance(spec, dict) else {}
-    image = spec.get("image") if isinstance(spec.get("image"), dict) else {}
-    return image.get("name") or spec.get("imageName") or None
-
-
-def claim_names(pvcs):
-    return sorted((pvc.get("metadata") or {}).get("name") for pvc in pvcs if (pvc.get("metadata") or {}).get("name"))
-
-
-# A hint the plan can do without: unknown (None) when the Supervisor does not let us look.
-OPTIONAL_FACT_CODES = ("PERMISSION_DENIED", "API_RESOURCE_NOT_SERVED")
-
-
-def optional_fact(warn, lookup, what, *args):
-    try:
-        return lookup(*args)
-    except VmServiceRestoreError as exc:
-        if exc.code not in OPTIONAL_FACT_CODES:
-            raise
-        warn("cannot look up %s on the Supervisor (%s: %s); the plan does without" % (what, exc.code, exc.message))
-        return None
-
-
 def facts_for(record, base_facts, supervisor_vms, selector):
     """planner facts of one VM: the namespace-wide ones plus its CR, BIOS UUID twin and (failover) image."""
     name = record.get("vm_service_name")
@@ -570,12 +545,12 @@ def facts_for(record, base_facts, supervisor_vms, selector):
         elif record.get("bios_uuid") and _bios(vm) == normalize_uuid(record["bios_uuid"]):
             twin = twin or vm_name
     facts = dict(base_facts)
-    images = facts.pop("image_exists_by_name", None) or {}
-    failover = planner.is_failover(record, facts.get("vcenter_instance_uuid"))
+    image_exists = image_exists_for(record, facts, facts.get("vcenter_instance_uuid"))
+    facts.pop("image_exists_by_name", None)
     facts.update(existing_vm=existing, other_vm_with_bios_uuid=twin,
                  network_override=subnet_mappings(selector.get("network_override")),
                  auto_registration=record.get("auto_registration"),
-                 image_exists=images.get(image_name(record.get("vm_resource"))) if failover else None)
+                 image_exists=image_exists)
     facts.setdefault("existing_claims", None)
     facts.setdefault("subnets", None)
     return facts
@@ -917,18 +892,10 @@ class Registration:
         """The namespace-wide planner facts: the claims (one PVC list), the failover images (one lookup
         per distinct image) and the subnets (one listing, only when an override is asked).
         Unknown (None) when the namespace is missing or a lookup is not allowed."""
-        facts = {"existing_claims": None, "image_exists_by_name": {}, "subnets": None}
         if not self.namespace_exists:
-            return facts
-        facts["existing_claims"] = claim_names(self.supervisor.list_pvcs(self.namespace))
-        images = sorted(set(image_name(record.get("vm_resource")) for record in records
-                            if planner.is_failover(record, self.vsphere.instance_uuid)) - {None})
-        facts["image_exists_by_name"] = dict((name, optional_fact(self.warn, self.supervisor.image_exists,
-                                                                  "image %s" % name, self.namespace, name))
-                                             for name in images)
-        if override_asked:
-            facts["subnets"] = optional_fact(self.warn, self.supervisor.subnet_names, "subnets", self.namespace)
-        return facts
+            return {"existing_claims": None, "image_exists_by_name": {}, "subnets": None}
+        return namespace_facts(self.supervisor, self.namespace, records, self.vsphere.instance_uuid, override_asked,
+                               self.warn)
 
     def _refuse_network_override(self):
         asked = [item.get("name") or item.get("moid") for item in self.params["vms"] or ()

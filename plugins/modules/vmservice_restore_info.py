@@ -303,11 +303,11 @@ from ansible_collections.vmservice.restore.plugins.module_utils.planner import (
     MODES,
     RestoreType,
     capabilities,
-    is_failover,
     plan_restore,
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec, subnet_mappings
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import image_exists_for, namespace_facts
 from ansible_collections.vmservice.restore.plugins.module_utils.vcenter_rest import VcenterRest
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
     vmware_argument_spec,
@@ -363,30 +363,10 @@ def read_supervisor(params, records, vcenter_instance_uuid, warn):
             return {"namespace_exists": False, "vm_api_version": None, "vms": {}, "claims": None, "images": {},
                     "subnets": None}
         vms = supervisor.list_vms(namespace)
-        claims = sorted(pvc["metadata"]["name"] for pvc in supervisor.list_pvcs(namespace))
-        wanted = sorted(set(image_name(record.get("vm_resource")) for record in records
-                            if is_failover(record, vcenter_instance_uuid)) - {None})
-        images = dict((name, optional_fact(warn, supervisor.image_exists, "image %s" % name, namespace, name))
-                      for name in wanted)
-        subnets = optional_fact(warn, supervisor.subnet_names, "subnets", namespace) \
-            if params["network_override"] else None
+        facts = namespace_facts(supervisor, namespace, records, vcenter_instance_uuid, bool(params["network_override"]), warn)
         return {"namespace_exists": True, "vm_api_version": supervisor.vm_api_version,
-                "vms": dict((vm["metadata"]["name"], vm) for vm in vms), "claims": claims, "images": images,
-                "subnets": subnets}
-
-
-# A hint the plan can do without: unknown (None) when the Supervisor does not let us look.
-OPTIONAL_FACT_CODES = ("PERMISSION_DENIED", "API_RESOURCE_NOT_SERVED")
-
-
-def optional_fact(warn, lookup, what, *args):
-    try:
-        return lookup(*args)
-    except VmServiceRestoreError as exc:
-        if exc.code not in OPTIONAL_FACT_CODES:
-            raise
-        warn("cannot look up %s on the Supervisor (%s: %s); the plans do without" % (what, exc.code, exc.message))
-        return None
+                "vms": dict((vm["metadata"]["name"], vm) for vm in vms), "claims": facts["existing_claims"],
+                "images": facts["image_exists_by_name"], "subnets": facts["subnets"]}
 
 
 # --- pure wiring ----------------------------------------------------------------------------
@@ -415,17 +395,8 @@ def bios_uuid_of(vm):
     return normalize_uuid((vm.get("status") or {}).get("biosUUID") or (vm.get("spec") or {}).get("biosUUID"))
 
 
-def image_name(vm_resource):
-    """The backed-up VM's image: ``spec.image.name``, else ``spec.imageName``; None without one."""
-    spec = (vm_resource or {}).get("spec") if isinstance(vm_resource, dict) else None
-    spec = spec if isinstance(spec, dict) else {}
-    image = spec.get("image") if isinstance(spec.get("image"), dict) else {}
-    return image.get("name") or spec.get("imageName") or None
-
-
 def facts_for(record, vcenter, supervisor, params):
     name = record["vm_service_name"]
-    failover = is_failover(record, vcenter["vcenter_instance_uuid"])
     twins = sorted(vm_name for vm_name, vm in supervisor["vms"].items()
                    if vm_name != name and record.get("bios_uuid") and bios_uuid_of(vm) == record["bios_uuid"])
     return {
@@ -438,7 +409,8 @@ def facts_for(record, vcenter, supervisor, params):
         "network_override": subnet_mappings(params["network_override"]),
         "network_provider": None,
         "existing_claims": supervisor.get("claims"),
-        "image_exists": (supervisor.get("images") or {}).get(image_name(record.get("vm_resource"))) if failover else None,
+        "image_exists": image_exists_for(record, {"image_exists_by_name": supervisor.get("images")},
+                                         vcenter["vcenter_instance_uuid"]),
         "subnets": supervisor.get("subnets"),
     }
 

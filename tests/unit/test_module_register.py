@@ -753,10 +753,3 @@ def test_facts_carry_the_image_only_for_a_failover():
     same_vcenter = dict(base, vcenter_instance_uuid=FakeVsphere.instance_uuid)
     facts = facts_for(rec, same_vcenter, [], {"network_override": None})
     assert facts["image_exists"] is None and "image_exists_by_name" not in facts
-
-
-def test_image_name_prefers_spec_image_then_image_name():
-    assert module_under_test.image_name({"spec": {"image": {"kind": "ClusterVirtualMachineImage", "name": "a"},
-                                                  "imageName": "b"}}) == "a"
-    assert module_under_test.image_name({"spec": {"imageName": "b"}}) == "b"
-    assert module_under_test.image_name({"spec": {}}) is None and module_under_test.image_name(None) is None
