@@ -588,6 +588,80 @@ def test_snapshot_is_skipped_when_the_supervisor_does_not_serve_it(lab, place, a
     assert lab.mutations_since(seq) == []
 
 
+# --- 7. WCP's automatic registration -------------------------------------------------------------
+
+ENABLE_AUTO = "vmservice.virtualmachine.enableAutomaticRegistration"
+
+
+def _landed_opted_in(place):
+    """existing_landed.yml as a vendor leaves a VM that opted in to automatic registration (9.0)."""
+    data = scenario_in("existing_landed", place.namespace)
+    for vm in data["vms"]:
+        vm.setdefault("extra_config", {})[ENABLE_AUTO] = "true"
+    cli.seed(place.lab.dir, data)
+
+
+def test_automatic_registration_is_waited_for_not_called(lab, place, ansible_playbook, tmp_path):
+    """vendor_restore wait + registration automatic: the role records and powers off, the vendor
+    lands a VM that opted in, WCP registers it by itself, the role waits for that and follows up.
+    (With automatic registration WCP may register before the role has recorded anything: then a
+    run cannot tell "registered" from "not landed" and says VENDOR_RESTORE_NOT_LANDED; wait mode
+    records first.)"""
+    place.seed("existing")
+    place.set_knobs(auto_registration=True)
+    report_dir = tmp_path / "reports"
+    spec = restore_spec(place.namespace, report_dir, vms=[{"name": "crm-app", "mode": "existing"},
+                                                          {"name": "crm-db", "mode": "existing"}],
+                        vendor_restore="wait", registration="automatic", wait_timeout=120)
+
+    seq = lab.last_seq()
+    check = run(ansible_playbook, spec, check=True)
+    assert_ok(check)
+    assert lab.mutations_since(seq) == []
+
+    seq = lab.last_seq()
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.setdefault("result", run(ansible_playbook, spec)), daemon=True)
+    worker.start()
+    try:
+        wait_for(lambda: not worker.is_alive() or all(
+            power_state(lab, place.namespace, name) == "PoweredOff" for name in CRM), 90, "the VMs powered off")
+        assert worker.is_alive(), "the run ended before the vendor's restore:\n%s" % outcome["result"].stdout[-12000:]
+        assert_state_recorded(report_dir, place.namespace)
+        _landed_opted_in(place)           # the vendor lands; WCP registers by itself
+    finally:
+        worker.join(timeout=300)
+    assert not worker.is_alive(), "the run did not finish"
+    applied = outcome["result"]
+    assert_ok(applied)
+    assert registervm_posts(lab, seq) == [], "the role called RegisterVM instead of waiting for WCP"
+    assert_restored_in_place(lab, place.namespace)
+
+    seq = lab.last_seq()
+    second = run(ansible_playbook, spec)
+    assert_ok(second)
+    assert second.recap["changed"] == 0, second.stdout[-12000:]
+    assert lab.mutations_since(seq) == []
+
+
+def test_automatic_registration_that_does_not_come_fails_coded(lab, place, ansible_playbook, tmp_path):
+    place.seed("existing")
+    _landed_opted_in(place)
+    place.set_knobs(auto_registration=False)
+    report_dir = tmp_path / "reports"
+    spec = restore_spec(place.namespace, report_dir, vms=[{"name": "crm-app", "mode": "existing"}],
+                        registration="automatic", wait_timeout=3)
+
+    seq = lab.last_seq()
+    result = run(ansible_playbook, spec)
+    assert_failed(result, "AUTO_REGISTRATION_TIMEOUT: WCP did not register crm-app within 3 seconds",
+                  "registration: manual")
+    assert registervm_posts(lab, seq) == []
+    vms, _pvcs = supervisor(lab, place.namespace)
+    assert annotations_of(vms["crm-app"])[VERSION] == V2   # nothing registered; the state is kept for a re-run
+    assert_state_recorded(report_dir, place.namespace, names=("crm-app",))
+
+
 # --- 8. 8.0 U3: delete the VirtualMachine in the way, then restore it as new ------------------------
 
 def test_8_0u3_replaces_a_vm_in_the_way_only_with_allow_destructive(lab, place, ansible_playbook, tmp_path):
