@@ -7,7 +7,8 @@
 the restore type WCP will pick (guide section 4.3, verified-facts section 3), whether it
 is a cross-vCenter failover, and every limitation of guide section 7 that applies.
 No I/O: the module gathers ``facts`` (Supervisor version, the VM CR now on the
-Supervisor, ...) and passes them in.
+Supervisor, the namespace's PVCs and subnets, ...) and passes them in. A fact that is
+None (or absent) is unknown: the check that needs it is skipped, never failed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,7 +32,21 @@ _PROVIDER_BY_NETWORK_KIND = {"SubnetSet": "NSX-VPC", "Subnet": "NSX-VPC", "Virtu
 
 # Record errors the planner reports as its own prerequisites (not as "backup data").
 _INVENTORY_CODES = ("NOT_IN_NAMESPACE_FOLDER", "DUPLICATE_BIOS_UUID")
-_FIXABLE_WITH = {"NOT_IN_NAMESPACE_FOLDER": "fix_folder"}
+_FIXABLE_WITH = {"NOT_IN_NAMESPACE_FOLDER": "fix_folder", "ALREADY_EXISTS_ON_SUPERVISOR": "allow_destructive"}
+
+# RegisterVM network override (guide 9.3, verified-facts section 5): subnet type -> network kind.
+SUBNET_KINDS = {"SUBNET": "Subnet", "SUBNETSET": "SubnetSet"}
+# Names under which an interface uses the namespace's default SubnetSet (an empty SUBNETSET name).
+DEFAULT_SUBNETSET_NAMES = ("", "default", "vm-default")
+
+# Day-2 operations that need the VM's image (guide 8.1.6): they fail on a failed-over VM
+# until the image exists on the target Supervisor.
+DAY2_NEEDING_IMAGE = (
+    "resize or VM class change",
+    "image-based upgrade",
+    "redeploy or recreate from the image",
+    "cloning from the VM's image",
+)
 
 
 class RestoreType:
@@ -159,7 +174,13 @@ def network_provider_of(vm_resource):
 
 
 def plan_restore(record, facts, requested_mode=Mode.AUTO):
-    """The RestorePlan of one VM (docs/dev/restore-contracts.md)."""
+    """The RestorePlan of one VM (docs/dev/restore-contracts.md, issues 4 and 5).
+
+    Optional facts refine the plan; without them it is what it was before issue 5:
+    ``existing_claims`` (PVC names in the namespace) tells whether a disk-only restore
+    has anything to register, ``image_exists`` whether a failed-over VM's image is there,
+    ``subnets`` whether the network override's target subnets exist.
+    """
     plan = _Plan(record)
     caps = capabilities(facts.get("supervisor_version"))
     existing_vm = facts.get("existing_vm")
@@ -167,9 +188,25 @@ def plan_restore(record, facts, requested_mode=Mode.AUTO):
     already_restored = is_already_restored(record, existing_vm)
     plan.failover = is_failover(record, facts.get("vcenter_instance_uuid"))
     plan.detected_type = detected
+    plan.missing_disks = missing_disks(record, existing_vm, facts.get("existing_claims"))
+    plan.failover_changes = failover_changes(record, facts) if plan.failover else None
+    plan.network_override = _network_override(record, facts)
+    disk_state = _disk_only_state(plan, record, caps, detected)
+    if disk_state == "DISKS_MISSING":
+        already_restored = False  # same backup version, but the vendor restored disks that are not attached
     _explain(plan, detected, existing_vm, record, facts, already_restored)
 
+    if disk_state == "DISKS_MISSING":
+        plan.reason("DISKS_MISSING", "%s of VirtualMachine %s: disk-only restore registers them"
+                    % (_missing_text(plan.missing_disks), _vm_name(record)))
+    elif disk_state == "NO_DISKS_MISSING":
+        plan.reason("NO_DISKS_MISSING", "every PVC disk of the backup is attached to VirtualMachine %s: registering "
+                    "would change nothing" % _vm_name(record))
+        _warn_failover(plan)
+        return plan.finish(RestoreType.ALREADY_RESTORED)
+
     if already_restored and requested_mode != Mode.DISK_ONLY:
+        _warn_failover(plan)  # what the failover changed stays worth saying in the report
         return plan.finish(RestoreType.ALREADY_RESTORED)
 
     _check_supervisor(plan, caps, facts, existing_vm, record)
@@ -177,7 +214,144 @@ def plan_restore(record, facts, requested_mode=Mode.AUTO):
     _check_mode(plan, requested_mode, detected, caps)
     _check_network_override(plan, facts, caps, record)
     _warn(plan, record, caps)
+    _warn_failover(plan)
     return plan.finish(RestoreType.BLOCKED if plan.blockers else detected)
+
+
+# --- issue 5: disk-only, failover, network override ---------------------------------------
+
+def missing_disks(record, existing_vm, existing_claims):
+    """The backup's PVC disks that have no attached claim now, or None when the claims are unknown.
+
+    ``record["pvc_disks"]`` items carry ``pvc_name``/``file_name`` (a record) or the Go names
+    ``PVCName``/``FileName`` (raw ExtraConfig data). A disk is attached when its claim is in
+    ``existing_claims``, or when the VirtualMachine's volume of the same name as the backup's
+    volume for that claim points at a claim in ``existing_claims`` (a restored-<hex> claim).
+    Returns ``[{"pvc_name", "volume", "file_name"}]`` in the backup's order (``volume``: None
+    when the backup's spec has no volume for the claim).
+    """
+    if not isinstance(existing_claims, (list, tuple, set, frozenset)):
+        return None
+    claims = set(name for name in existing_claims if isinstance(name, str))
+    backup_volumes = _claims_by_volume(_as_dict(record).get("vm_resource"))
+    volume_of_claim = dict((claim, volume) for volume, claim in backup_volumes.items())
+    current_volumes = _claims_by_volume(existing_vm)
+    missing = []
+    for disk in _as_dict(record).get("pvc_disks") or ():
+        if not isinstance(disk, dict):
+            continue
+        pvc_name = disk.get("pvc_name", disk.get("PVCName"))
+        volume = volume_of_claim.get(pvc_name)
+        if pvc_name in claims or (volume is not None and current_volumes.get(volume) in claims):
+            continue
+        missing.append({"pvc_name": pvc_name, "volume": volume, "file_name": disk.get("file_name", disk.get("FileName"))})
+    return missing
+
+
+def network_override_candidates(vm_resource):
+    """What a network override can map from: ``[{"type", "name", "interface"}]``, one per interface.
+
+    Kind Subnet -> SUBNET (its name); kind SubnetSet or no kind -> SUBNETSET, with the name
+    "" when the interface uses the namespace's default SubnetSet (no name, ``default`` or
+    ``vm-default``). Interfaces on other networks (VDS, NSX-T) cannot be overridden.
+    """
+    candidates = []
+    for index, interface in enumerate(_interfaces(vm_resource)):
+        network = interface.get("network") if isinstance(interface.get("network"), dict) else {}
+        kind = network.get("kind") or "SubnetSet"
+        name = network.get("name") if isinstance(network.get("name"), str) else ""
+        if kind == "Subnet":
+            candidate = {"type": "SUBNET", "name": name}
+        elif kind == "SubnetSet":
+            candidate = {"type": "SUBNETSET", "name": "" if name in DEFAULT_SUBNETSET_NAMES else name}
+        else:
+            continue
+        candidate["interface"] = interface.get("name") or "interface-%d" % index
+        candidates.append(candidate)
+    return candidates
+
+
+def subnet_matches(network_ref, subnet):
+    """Whether an interface's ``network`` reference is the mapping side ``subnet`` ({type, name}).
+
+    WCP's (and the lab's) semantics: SUBNET matches kind Subnet, SUBNETSET kind SubnetSet or
+    no kind, by name; SUBNETSET with an empty name matches the default SubnetSet (a reference
+    with no name, ``default`` or ``vm-default``). Anything malformed matches nothing.
+    """
+    if not isinstance(subnet, dict) or subnet.get("type") not in SUBNET_KINDS:
+        return False
+    ref = network_ref if isinstance(network_ref, dict) else {}
+    ref_kind = ref.get("kind") or "SubnetSet"
+    ref_name = ref.get("name") or ""
+    name = subnet.get("name") or ""
+    if subnet["type"] == "SUBNETSET" and name == "":
+        return ref_kind == "SubnetSet" and ref_name in DEFAULT_SUBNETSET_NAMES
+    return ref_kind == SUBNET_KINDS[subnet["type"]] and ref_name == name
+
+
+def normalize_subnet_mappings(mappings):
+    """RegisterVM ``subnet_mappings`` ({current_subnet, new_subnet}) from either that shape or the
+    module's ``network_override`` ({from, to}); items that are neither are dropped."""
+    normalized = []
+    for mapping in mappings if isinstance(mappings, list) else ():
+        if not isinstance(mapping, dict):
+            continue
+        current = mapping.get("current_subnet", mapping.get("from"))
+        new = mapping.get("new_subnet", mapping.get("to"))
+        if isinstance(current, dict) and isinstance(new, dict):
+            normalized.append({"current_subnet": {"type": current.get("type"), "name": current.get("name") or ""},
+                               "new_subnet": {"type": new.get("type"), "name": new.get("name") or ""}})
+    return normalized
+
+
+def backup_image(vm_resource):
+    """The image the backed-up VM names: ``spec.image.name``, else ``spec.imageName``, else None."""
+    spec = vm_resource.get("spec") if isinstance(vm_resource, dict) else None
+    spec = spec if isinstance(spec, dict) else {}
+    image = spec.get("image") if isinstance(spec.get("image"), dict) else {}
+    return image.get("name") or spec.get("imageName") or None
+
+
+def failover_changes(record, facts):
+    """What a failover changes on the VM: ``{"image", "image_exists", "day2_blocked"}`` (guide 8.1.6)."""
+    image_exists = facts.get("image_exists")
+    image_exists = image_exists if isinstance(image_exists, bool) else None
+    return {"image": backup_image(_as_dict(record).get("vm_resource")), "image_exists": image_exists,
+            "day2_blocked": list(DAY2_NEEDING_IMAGE) if image_exists is False else []}
+
+
+def _disk_only_state(plan, record, caps, detected):
+    """"DISKS_MISSING", "NO_DISKS_MISSING" or None (unknown claims, or not a 9.0 disk-only restore).
+
+    Nothing missing counts only for a sound backup with a backup version: otherwise the
+    checks below tell why the registration cannot work.
+    """
+    if plan.missing_disks is None or detected != RestoreType.DISK_ONLY or not caps["disk_only"]:
+        return None
+    if plan.missing_disks:
+        return "DISKS_MISSING"
+    sound = not _data_errors(record) and record.get("backup_version") is not None
+    return "NO_DISKS_MISSING" if sound else None
+
+
+def _network_override(record, facts):
+    """The plan's ``network_override`` key: what the mappings meet in the backup and the namespace."""
+    if not facts.get("network_override"):
+        return None
+    mappings = normalize_subnet_mappings(facts.get("network_override"))
+    interfaces = _interfaces(record.get("vm_resource"))
+    unmatched = [mapping for mapping in mappings
+                 if not any(subnet_matches(interface.get("network"), mapping["current_subnet"]) for interface in interfaces)]
+    subnets = facts.get("subnets")
+    missing_targets = []
+    if isinstance(subnets, dict):
+        for mapping in mappings:
+            target = mapping["new_subnet"]
+            known = subnets.get(SUBNET_KINDS.get(target["type"], ""))
+            if target["name"] and isinstance(known, list) and target["name"] not in known and target not in missing_targets:
+                missing_targets.append(target)
+    return {"candidates": network_override_candidates(record.get("vm_resource")), "mappings": mappings,
+            "unmatched": unmatched, "missing_targets": missing_targets}
 
 
 # --- the checks ----------------------------------------------------------------------------
@@ -217,7 +391,8 @@ def _check_supervisor(plan, caps, facts, existing_vm, record):
         if existing_vm is not None:
             plan.require("vm_absent", "ALREADY_EXISTS_ON_SUPERVISOR",
                          "VirtualMachine %s/%s already exists and a %s Supervisor cannot restore over it"
-                         % (record.get("namespace"), record.get("vm_service_name"), caps["version"]))
+                         % (record.get("namespace"), record.get("vm_service_name"), caps["version"]),
+                         fixable_with=_FIXABLE_WITH["ALREADY_EXISTS_ON_SUPERVISOR"])
         else:
             plan.passed("vm_absent", "no VirtualMachine of that name (%s restores to new only)" % caps["version"])
     if caps["supported"] and not caps["failover"] and plan.failover:
@@ -225,8 +400,12 @@ def _check_supervisor(plan, caps, facts, existing_vm, record):
                      "the backup comes from another vCenter; cross-vCenter failover needs VCF 9.0 or later")
 
 
+def _data_errors(record):
+    return [error for error in record.get("errors") or () if error["code"] not in _INVENTORY_CODES]
+
+
 def _check_backup(plan, record, facts, existing_vm, caps):
-    data_errors = [error for error in record.get("errors") or () if error["code"] not in _INVENTORY_CODES]
+    data_errors = _data_errors(record)
     for error in data_errors:
         plan.require("backup_data", error["code"], error["message"])
     if not data_errors:
@@ -288,6 +467,23 @@ def _check_network_override(plan, facts, caps, record):
         if not provider:
             plan.warning("NETWORK_PROVIDER_UNKNOWN", "the network provider is unknown; RegisterVM refuses the "
                          "override unless the namespace uses NSX-VPC")
+        _check_override_targets(plan, facts)
+
+
+def _check_override_targets(plan, facts):
+    override = plan.network_override
+    if override["unmatched"]:
+        candidates = ", ".join(_subnet_text(item) for item in override["candidates"]) or "none"
+        plan.warning("NETWORK_OVERRIDE_NO_MATCH", "no interface of the backed-up VM is on %s, so RegisterVM ignores "
+                     "that mapping (the interfaces are on: %s)"
+                     % (", ".join(_subnet_text(item["current_subnet"]) for item in override["unmatched"]), candidates))
+    if not isinstance(facts.get("subnets"), dict):
+        return
+    if override["missing_targets"]:
+        plan.require("network_override_targets", "NETWORK_OVERRIDE_TARGET_MISSING", "the namespace has no %s"
+                     % ", ".join(_subnet_text(item) for item in override["missing_targets"]))
+    else:
+        plan.passed("network_override_targets", "every target subnet of the network override exists in the namespace")
 
 
 def _warn(plan, record, caps):
@@ -302,6 +498,27 @@ def _warn(plan, record, caps):
                      "the restored VM until an administrator clears it")
 
 
+def _warn_failover(plan):
+    """Guide 6.4 / 8.1.6: what a cross-vCenter failover changes on the VM."""
+    changes = plan.failover_changes
+    if changes is None:
+        return
+    if changes["image"]:
+        plan.warning("FAILOVER_IMAGE_CLEARED", "failover clears the VM's image reference (%s): spec.image is "
+                     "removed and spec.imageName set to \"\", as the image may not exist on this vCenter" % changes["image"])
+    else:
+        plan.warning("FAILOVER_IMAGE_CLEARED", "failover clears the VM's image reference (spec.image removed, "
+                     "spec.imageName set to \"\"); the backup names no image")
+    if changes["image_exists"] is False:
+        plan.warning("FAILOVER_IMAGE_MISSING", "image %s does not exist on this Supervisor: until it does, these "
+                     "day-2 operations fail: %s" % (changes["image"], ", ".join(changes["day2_blocked"])))
+    plan.warning("FAILOVER_VOLUMES", "disks that already have a CNS volume on this vCenter are reused with their "
+                 "PVC; the others are registered as new restored-<hex> PVCs")
+    plan.warning("FAILOVER_VALIDATION_RELAXED", "the VM gets the vmoperator.vmware.com/failed-over-vm annotation "
+                 "and VM Operator relaxes its validation of it: check its class, storage policy and networks "
+                 "exist on this Supervisor before powering it on")
+
+
 # --- the plan ------------------------------------------------------------------------------
 
 class _Plan:
@@ -309,6 +526,9 @@ class _Plan:
         self.record = record
         self.failover = False
         self.detected_type = None
+        self.missing_disks = None
+        self.failover_changes = None
+        self.network_override = None
         self.reasons = []
         self.blockers = []
         self.warnings = []
@@ -355,6 +575,9 @@ class _Plan:
             "blockers": self.blockers,
             "warnings": self.warnings,
             "prerequisites": self.prerequisites,
+            "missing_disks": self.missing_disks,
+            "failover_changes": self.failover_changes,
+            "network_override": self.network_override,
             "actions": _actions(restore_type, self),
         }
 
@@ -362,7 +585,7 @@ class _Plan:
 def _actions(restore_type, plan):
     """What RegisterVM (and the collection) will do, in order, for a plan that is not blocked."""
     record = plan.record
-    name = "%s/%s" % (record.get("namespace"), record.get("vm_service_name"))
+    name = _vm_name(record)
     disks = len(record.get("pvc_disks") or ())
     bootstrap = len(record.get("additional_resources") or ())
     if restore_type == RestoreType.ALREADY_RESTORED:
@@ -375,18 +598,49 @@ def _actions(restore_type, plan):
         actions.append("create VirtualMachine %s from the backup" % name)
     elif restore_type == RestoreType.EXISTING:
         actions.append("pause VirtualMachine %s and replace its spec with the backup's" % name)
+    elif plan.missing_disks:
+        actions.append("register %d missing disk(s) of %s as restored-<hex> PVCs and add them to its spec: %s"
+                       % (len(plan.missing_disks), name, ", ".join(_disk_text(disk) for disk in plan.missing_disks)))
     else:
         actions.append("register the disks of %s that have no CNS volume and add them to its spec" % name)
     if plan.failover:
-        actions.append("clear the VM image reference and reuse disks that already have a CNS volume (failover)")
+        image = (plan.failover_changes or {}).get("image")
+        if image:
+            actions.append("clear the VM image reference %s: spec.image removed, spec.imageName set to \"\" (failover)" % image)
+            actions.append("reuse disks that already have a CNS volume (failover)")
+        else:
+            actions.append("clear the VM image reference and reuse disks that already have a CNS volume (failover)")
     if bootstrap and restore_type != RestoreType.DISK_ONLY:
         actions.append("recreate %d bootstrap Secret/ConfigMap(s)" % bootstrap)
     if disks and restore_type != RestoreType.DISK_ONLY:
         actions.append("register %d PVC disk(s) as new restored-<hex> PVCs" % disks)
+    if plan.network_override and plan.network_override["mappings"]:
+        actions.append("re-point the interfaces on %s (network override)"
+                       % ", ".join("%s to %s" % (_subnet_text(item["current_subnet"]), _subnet_text(item["new_subnet"]))
+                                   for item in plan.network_override["mappings"]))
     if restore_type == RestoreType.EXISTING:
         actions.append("delete the VM's dangling PVCs and remove the pause")
     actions.append("leave the VM PoweredOff")
     return actions
+
+
+def _vm_name(record):
+    return "%s/%s" % (record.get("namespace"), record.get("vm_service_name"))
+
+
+def _disk_text(disk):
+    return "%s (volume %s, %s)" % (disk["pvc_name"], disk["volume"], disk["file_name"]) if disk["volume"] \
+        else "%s (%s)" % (disk["pvc_name"], disk["file_name"])
+
+
+def _missing_text(disks):
+    return "%d backed-up disk(s) have no attached claim (%s)" % (len(disks), ", ".join(disk["pvc_name"] for disk in disks))
+
+
+def _subnet_text(subnet):
+    if subnet.get("type") == "SUBNETSET" and not subnet.get("name"):
+        return "the default SubnetSet"
+    return "%s %s" % (SUBNET_KINDS.get(subnet.get("type"), subnet.get("type")), subnet.get("name"))
 
 
 # --- small readers -------------------------------------------------------------------------
@@ -398,6 +652,22 @@ def cr_backup_version(vm):
         return int(str(value).strip()) if value not in (None, "") else None
     except ValueError:
         return None
+
+
+def _as_dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _claims_by_volume(vm):
+    """``{volume name: claim name}`` of a VirtualMachine's PVC volumes."""
+    spec = vm.get("spec") if isinstance(vm, dict) else None
+    volumes = spec.get("volumes") if isinstance(spec, dict) else None
+    found = {}
+    for volume in volumes if isinstance(volumes, list) else ():
+        claim = volume.get("persistentVolumeClaim") if isinstance(volume, dict) else None
+        if isinstance(claim, dict) and claim.get("claimName") and volume.get("name"):
+            found[volume["name"]] = claim["claimName"]
+    return found
 
 
 def _annotations(vm):

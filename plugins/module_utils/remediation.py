@@ -90,6 +90,72 @@ REMEDIATION = {
     "UNSUPPORTED_SUPERVISOR_VERSION": (
         "Registering VM Service VMs from a backup needs vSphere 8.0 U3 or later: upgrade vCenter and the "
         "Supervisor."),
+    # issue 5 planner codes (disk-only, failover, network override)
+    "DISKS_MISSING": (
+        "The vendor restored disks the VirtualMachine has no claim for: run vmservice_register (mode auto or "
+        "disk_only) to register them as restored-<hex> PVCs and add them to the VM's spec."),
+    "NO_DISKS_MISSING": (
+        "Nothing to register: every backed-up disk has an attached claim. To restore a disk, restore it with "
+        "the backup vendor first (its claim is then gone or detached), then plan again."),
+    "FAILOVER_IMAGE_CLEARED": (
+        "Nothing blocks the restore. To keep image-based day-2 operations, publish the VM's image to a content "
+        "library of the namespace on this vCenter, then set spec.imageName (or spec.image) on the VirtualMachine."),
+    "FAILOVER_IMAGE_MISSING": (
+        "Publish the image to a content library associated with the namespace on this vCenter (or sync the "
+        "library from the source site) before resizing, changing the class, upgrading, redeploying or cloning "
+        "the VM."),
+    "FAILOVER_VOLUMES": (
+        "Check the registration's pvc_mapping before powering on: reused claims hold this vCenter's copy of the "
+        "disk, new restored-<hex> claims the backup's; delete claims the source site left behind once no VM "
+        "uses them."),
+    "FAILOVER_VALIDATION_RELAXED": (
+        "Check the VM's class, storage class and networks exist in the namespace on this Supervisor before "
+        "powering it on (vmservice_vm power_state), and fix the VirtualMachine's spec where they do not."),
+    "NETWORK_OVERRIDE_NO_MATCH": (
+        "Fix the mapping's from (type and name) in network_override to match an interface of the backed-up VM "
+        "(the plan's network_override.candidates lists them; an empty SUBNETSET name is the default SubnetSet): "
+        "RegisterVM ignores a mapping that matches nothing."),
+    "NETWORK_OVERRIDE_TARGET_MISSING": (
+        "Create the target Subnet or SubnetSet in the namespace (crd.nsx.vmware.com), or fix the mapping's to "
+        "name in network_override, then plan again; an empty SUBNETSET name uses the namespace's default "
+        "SubnetSet."),
+    # issue 5 module and verification codes
+    "DESTRUCTIVE_NOT_ALLOWED": (
+        "Deleting a VirtualMachine deletes its vSphere VM and can take its PVCs with it (data loss risk): set "
+        "allow_destructive: true on vmservice_vm (state: absent) only once you checked it is the VM to replace, "
+        "ideally after a snapshot or backup."),
+    "DESTRUCTIVE_WOULD_DELETE_RESTORED_VM": (
+        "The VirtualMachine manages the vSphere VM named by keep_vsphere_vm (its status.uniqueID), so deleting "
+        "it would delete the restored VM too: have the vendor restore to a new VM in the namespace folder, or "
+        "check keep_vsphere_vm names the restored VM's moid."),
+    "VENDOR_RESTORE_NOT_LANDED": (
+        "The vSphere VM still carries the backup version recorded before the restore: wait for the backup "
+        "vendor's restore job to finish (raise timeout), check it restored the original VM with its ExtraConfig, "
+        "then run again."),
+    "SNAPSHOT_API_NOT_SERVED": (
+        "This Supervisor does not serve VirtualMachineSnapshot: take the safety copy another way (a vSphere "
+        "snapshot or a backup), or set skip_if_unsupported: true on vmservice_vm_snapshot to continue without one."),
+    "NETWORK_OVERRIDE_NOT_APPLIED": (
+        "An interface still references its old network: check the mapping's from matches the backed-up interface "
+        "(type and name), then point spec.network.interfaces[].network of the VirtualMachine at the target "
+        "Subnet/SubnetSet (kubectl edit vm) before powering it on."),
+    "DANGLING_PVC_LEFT": (
+        "A PVC the VM used before the restore is no longer referenced but still exists (guide 9.2 step 5): "
+        "check no VM uses it and its data is not needed, then delete it (kubectl delete pvc)."),
+    "RESTORED_PVC_NOT_BOUND": (
+        "A restored PVC is not Bound: check its CnsRegisterVolume (kubectl get cnsregistervolumes -n <namespace>) "
+        "and the CSI driver (vmware-system-csi), wait longer (raise timeout), and power on only once every claim "
+        "is Bound."),
+    "VOLUME_NAMES_CHANGED": (
+        "The restored VM lost volume names it had before (a restore keeps them, guide 8.1.1): compare spec.volumes "
+        "with the backup (vmservice_extraconfig_info) and fix the VirtualMachine's volumes before powering on."),
+    "DISK_ONLY_TOUCHED_VM": (
+        "A disk-only restore changed more than the VM's volumes, power state and restore annotations: review "
+        "the listed changes (restore_report) and revert the unexpected ones on the VirtualMachine."),
+    "POWER_TIMEOUT": (
+        "The VM did not reach the requested power state in time: raise timeout, and check the VirtualMachine's "
+        "conditions and events (kubectl describe vm) and the vSphere VM's tasks (an unbound PVC, a missing class "
+        "or image)."),
     # module and client codes
     "WAIT_TIMEOUT": (
         "The operation did not finish in time: raise timeout, check the vCenter task (com.vmware.wcp.vmservice."

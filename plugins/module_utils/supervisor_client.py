@@ -16,6 +16,11 @@ kubernetes library's global configuration. Objects come back as plain dicts.
   (code ``CONFLICT``), TLS ``CertificateError``, other transport failures and 5xx
   ``ApiAccessError``; 400/422 ``VmServiceRestoreError`` code ``API_REJECTED``.
 - ``secret_names`` returns names only: Secret data never leaves this file.
+- What the Supervisor serves is asked, never assumed: ``serves(group, kind)`` and
+  ``served_version(group, kind)`` read the discovery documents once per client
+  (VirtualMachineSnapshot, VirtualMachineImage, NSX Subnet are not on every Supervisor).
+- Deletes are retried like the other calls: a repeated DELETE ends in the same state (a
+  404 answer is "already gone"); preconditions pin the object that was checked.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -60,6 +65,11 @@ except ImportError as import_error:  # pragma: no cover - exercised by ansible-t
     KUBERNETES_IMPORT_ERROR = import_error
 
 VMOP_GROUP = "vmoperator.vmware.com"
+NSX_GROUP = "crd.nsx.vmware.com"
+SNAPSHOT_KIND = "VirtualMachineSnapshot"
+IMAGE_KIND = "VirtualMachineImage"
+CLUSTER_IMAGE_KIND = "ClusterVirtualMachineImage"
+SUBNET_KINDS = ("Subnet", "SubnetSet")
 FIELD_MANAGER = "vmservice.restore"
 REQUEST_TIMEOUT = 60
 MERGE_PATCH = "application/merge-patch+json"
@@ -76,6 +86,9 @@ CERT_REMEDIATION = ("Give the CA that signed the Supervisor API certificate with
 ACCESS_REMEDIATION = ("Check host (K8S_AUTH_HOST) or the kubeconfig's server, and that the Supervisor API is "
                       "reachable from the Ansible host.")
 UNAVAILABLE_REMEDIATION = "The Supervisor API kept answering as unavailable; retry later or check its health."
+SNAPSHOT_REMEDIATION = ("This Supervisor does not serve VirtualMachineSnapshot (vmoperator.vmware.com): VM snapshots "
+                        "need VCF 9.0 or later with a VM Service that has them. Take the snapshot in vCenter instead, "
+                        "or set skip_if_unsupported: true to go on without one.")
 
 
 class ConflictError(VmServiceRestoreError):
@@ -250,6 +263,8 @@ class SupervisorClient:
         self._timeout = request_timeout
         self._vm_group = None
         self._resources = {}
+        self._discovery = {}
+        self._served = {}
         self._cache_dir = None
         if dynamic_client is not None:
             self.dynamic = dynamic_client
@@ -336,15 +351,53 @@ class SupervisorClient:
 
     # --- discovery ----------------------------------------------------------------------
 
+    def _discovery_document(self, path):
+        """A discovery document (``/apis/{group}``, ``/apis/{group}/{version}``, ``/api/v1``), once per
+        client; None when the server does not serve it (404)."""
+        if path not in self._discovery:
+            try:
+                self._discovery[path] = self._request("get", path, "discover %s" % path)
+            except NotFoundError:
+                self._discovery[path] = None
+        return self._discovery[path]
+
     def _vmoperator_group(self):
         if self._vm_group is None:
-            try:
-                self._vm_group = self._request("get", "/apis/%s" % VMOP_GROUP, "discover %s" % VMOP_GROUP)
-            except NotFoundError:
+            group = self._discovery_document("/apis/%s" % VMOP_GROUP)
+            if group is None:
                 raise ApiAccessError("the Supervisor %s does not serve %s: is VM Service enabled?"
                                      % (self.host, VMOP_GROUP), code="API_RESOURCE_NOT_SERVED",
                                      remediation="Point host/kubeconfig at a vSphere Supervisor with VM Service.")
+            self._vm_group = group
         return self._vm_group
+
+    def served_version(self, group, kind):
+        """The ``group/version`` to use for ``kind``: the group's preferred version when it serves the
+        kind, else the first other version that does (the server lists them newest first). None when
+        the Supervisor does not serve the kind. ``group`` "" is the core group (``v1``)."""
+        key = (group, kind)
+        if key not in self._served:
+            if not group:
+                candidates = [("v1", "/api/v1")]
+            else:
+                document = self._discovery_document("/apis/%s" % group) or {}
+                preferred = (document.get("preferredVersion") or {}).get("version")
+                versions = [entry.get("version") for entry in document.get("versions") or () if entry.get("version")]
+                ordered = ([preferred] if preferred in versions else []) + [v for v in versions if v != preferred]
+                candidates = [("%s/%s" % (group, version), "/apis/%s/%s" % (group, version)) for version in ordered]
+            found = None
+            for group_version, path in candidates:
+                resources = (self._discovery_document(path) or {}).get("resources") or ()
+                if any(resource.get("kind") == kind and "/" not in (resource.get("name") or "")
+                       for resource in resources):
+                    found = group_version
+                    break
+            self._served[key] = found
+        return self._served[key]
+
+    def serves(self, group, kind):
+        """Whether the Supervisor serves ``kind`` of ``group`` (discovery, asked once per client)."""
+        return self.served_version(group, kind) is not None
 
     @property
     def vm_api_version(self):
@@ -402,11 +455,63 @@ class SupervisorClient:
     def configmap_names(self, namespace):
         return self._names("ConfigMap", namespace)
 
-    def _names(self, kind, namespace):
-        items = self._list("v1", kind, namespace, "list %s names in %s" % (kind, namespace),
+    def _names(self, kind, namespace, api_version="v1"):
+        items = self._list(api_version, kind, namespace, "list %s names in %s" % (kind, namespace),
                            header_params={"Accept": METADATA_ONLY_ACCEPT})
         return sorted((item.get("metadata") or {}).get("name") for item in items
                       if (item.get("metadata") or {}).get("name"))
+
+    def image_exists(self, namespace, name):
+        """Whether an image ``name`` exists for ``namespace``: a VirtualMachineImage there, else a
+        ClusterVirtualMachineImage. None when the Supervisor serves neither kind."""
+        namespaced = self.served_version(VMOP_GROUP, IMAGE_KIND)
+        clustered = self.served_version(VMOP_GROUP, CLUSTER_IMAGE_KIND)
+        if namespaced is None and clustered is None:
+            return None
+        if namespaced is not None and self.get_object(namespaced, IMAGE_KIND, namespace, name) is not None:
+            return True
+        return clustered is not None and self.get_object(clustered, CLUSTER_IMAGE_KIND, None, name) is not None
+
+    def subnet_names(self, namespace):
+        """``{"Subnet": [names], "SubnetSet": [names]}`` of the namespace (NSX-VPC); a kind the Supervisor
+        does not serve lists nothing. None when it serves neither (no ``crd.nsx.vmware.com``)."""
+        versions = dict((kind, self.served_version(NSX_GROUP, kind)) for kind in SUBNET_KINDS)
+        if not any(versions.values()):
+            return None
+        return dict((kind, self._names(kind, namespace, version) if version else []) for kind, version in versions.items())
+
+    # --- VirtualMachineSnapshot ---------------------------------------------------------
+
+    @property
+    def snapshot_api_version(self):
+        """The served ``vmoperator.vmware.com`` version of VirtualMachineSnapshot, or None."""
+        return self.served_version(VMOP_GROUP, SNAPSHOT_KIND)
+
+    def _snapshot_version(self):
+        version = self.snapshot_api_version
+        if version is None:
+            raise ApiAccessError("the Supervisor %s does not serve %s" % (self.host, SNAPSHOT_KIND),
+                                 code="SNAPSHOT_API_NOT_SERVED", remediation=SNAPSHOT_REMEDIATION)
+        return version
+
+    def get_snapshot(self, namespace, name):
+        return self.get_object(self._snapshot_version(), SNAPSHOT_KIND, namespace, name)
+
+    def create_snapshot(self, namespace, name, vm_name, memory=False, description=None, dry_run=False):
+        """Create (server-side apply) a VirtualMachineSnapshot of VM ``vm_name`` → the server's answer.
+
+        The VM is named in ``spec.vmName`` and, for VM Operator versions that reference it so,
+        ``spec.vmRef``."""
+        version = self._snapshot_version()
+        spec = {"vmName": vm_name, "memory": bool(memory),
+                "vmRef": {"apiVersion": self.vm_api_version, "kind": "VirtualMachine", "name": vm_name}}
+        if description:
+            spec["description"] = description
+        return self.apply({"apiVersion": version, "kind": SNAPSHOT_KIND,
+                           "metadata": {"name": name, "namespace": namespace}, "spec": spec}, dry_run=dry_run)
+
+    def delete_snapshot(self, namespace, name, dry_run=False, preconditions=None):
+        return self.delete(self._snapshot_version(), SNAPSHOT_KIND, namespace, name, dry_run, preconditions)
 
     # --- writes -------------------------------------------------------------------------
 
@@ -443,3 +548,24 @@ class SupervisorClient:
             params["force_conflicts"] = True
         return self._request("patch", self._path(api_version, kind, namespace, name),
                              "%sapply %s %s/%s" % ("dry-run " if dry_run else "", kind, namespace, name), **params)
+
+    def delete(self, api_version, kind, namespace, name, dry_run=False, preconditions=None):
+        """DELETE an object → the server's answer (the object, or a Status); None when it is not there.
+
+        ``preconditions`` (``{"uid", "resourceVersion"}``) make the server refuse (409 ``CONFLICT``)
+        to delete anything but the object that was checked. Retried on 503/reset: a repeated
+        delete ends in the same state.
+        """
+        body = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        if preconditions:
+            body["preconditions"] = dict((key, value) for key, value in preconditions.items() if value)
+        try:
+            return self._request("delete", self._path(api_version, kind, namespace, name),
+                                 "%sdelete %s %s/%s" % ("dry-run " if dry_run else "", kind, namespace, name),
+                                 body=body, dry_run="All" if dry_run else None)
+        except NotFoundError:
+            return None
+
+    def delete_vm(self, namespace, name, dry_run=False, preconditions=None):
+        """DELETE a VirtualMachine (VM Operator then deletes the vSphere VM behind it)."""
+        return self.delete(self.vm_api_version, "VirtualMachine", namespace, name, dry_run, preconditions)

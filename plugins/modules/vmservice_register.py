@@ -19,6 +19,9 @@ description:
     This module plans, then calls it, for one or many VMs of a Supervisor namespace.
   - Every VM is planned first, from one vCenter inventory read and one listing of the namespace's
     VirtualMachines (restore to new, to existing, disk-only, failover, or what blocks it, see guide section 7).
+    The namespace's PersistentVolumeClaims are listed once (which backed-up disks are missing); for failover VMs
+    each distinct image is looked up once (VirtualMachineImage, else ClusterVirtualMachineImage); with a network
+    override the namespace's NSX Subnets and SubnetSets are listed once.
     A VM whose VirtualMachine already carries this backup is C(already_restored) and left alone, so running
     the task again changes nothing.
   - RegisterVM is not idempotent and is never retried. Only reads (task polling, version) are retried on
@@ -306,8 +309,31 @@ results:
     plan:
       description:
         - The plan the decision came from (see vmservice.restore.vmservice_restore_info), C(detected_type),
-          C(reasons), C(blockers), C(warnings), C(prerequisites) and C(actions).
+          C(reasons), C(blockers), C(warnings), C(prerequisites), C(actions), C(missing_disks),
+          C(failover_changes) and C(network_override).
       type: dict
+      contains:
+        missing_disks:
+          description:
+            - The backup's PVC disks that no claim of the namespace holds, as C(pvc_name), C(volume) and
+              C(file_name), what a disk-only restore registers. An empty list when none is missing (a
+              disk-only restore would change nothing); null when unknown (the namespace is missing).
+          type: list
+          elements: dict
+          sample: [{"pvc_name": "web-1-logs", "volume": "logs-vol", "file_name": "[ds1] web-1/web-1_1.vmdk"}]
+        failover_changes:
+          description:
+            - For a cross-vCenter failover, what changes for the VM, C(image) (the backup's image, which the
+              failover clears), C(image_exists) (whether the target Supervisor has that image; null when unknown)
+              and C(day2_blocked) (day-2 operations that fail until the image exists). Null when not a failover.
+          type: dict
+          sample: {"image": "vmi-0a1b2c3d", "image_exists": false, "day2_blocked": ["resize or class change"]}
+        network_override:
+          description:
+            - With O(vms[].network_override), C(candidates) (the backed-up VM's interfaces as C(type), C(name),
+              C(interface)), C(mappings) (the subnet mappings sent), C(unmatched) (mappings that match no interface)
+              and C(missing_targets) (target subnets the namespace does not have). Null without an override.
+          type: dict
 summary:
   description: Counts of RV(results) by status, and C(total).
   returned: always
@@ -342,6 +368,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan, planner
 from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import FLAG_KEYS, spec_claim_names
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import image_exists_for, namespace_facts
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE, normalize_uuid
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError, VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import kubernetes_argument_spec
@@ -507,7 +534,7 @@ def _bios(vm):
 
 
 def facts_for(record, base_facts, supervisor_vms, selector):
-    """planner facts of one VM: the namespace-wide ones plus its CR and BIOS UUID twin."""
+    """planner facts of one VM: the namespace-wide ones plus its CR, BIOS UUID twin and (failover) image."""
     name = record.get("vm_service_name")
     existing = None
     twin = None
@@ -518,9 +545,14 @@ def facts_for(record, base_facts, supervisor_vms, selector):
         elif record.get("bios_uuid") and _bios(vm) == normalize_uuid(record["bios_uuid"]):
             twin = twin or vm_name
     facts = dict(base_facts)
+    image_exists = image_exists_for(record, facts, facts.get("vcenter_instance_uuid"))
+    facts.pop("image_exists_by_name", None)
     facts.update(existing_vm=existing, other_vm_with_bios_uuid=twin,
                  network_override=subnet_mappings(selector.get("network_override")),
-                 auto_registration=record.get("auto_registration"))
+                 auto_registration=record.get("auto_registration"),
+                 image_exists=image_exists)
+    facts.setdefault("existing_claims", None)
+    facts.setdefault("subnets", None)
     return facts
 
 
@@ -634,7 +666,8 @@ def new_result(selector, record, plan=None):
 
 
 def plan_view(plan):
-    keys = ("detected_type", "reasons", "blockers", "warnings", "prerequisites", "actions")
+    keys = ("detected_type", "reasons", "blockers", "warnings", "prerequisites", "actions", "missing_disks",
+            "failover_changes", "network_override")
     return dict((key, plan.get(key)) for key in keys)
 
 
@@ -821,11 +854,15 @@ class Registration:
         records = backup_scan.scan_vcenter(self.vsphere, scan_selection(self.namespace, selectors))
         self.namespace_exists = self.supervisor.namespace_exists(self.namespace)
         supervisor_vms = self.supervisor.list_vms(self.namespace) if self.namespace_exists else []
+        matched = match_records(records, selectors, self.namespace)
         base_facts = {"supervisor_version": self.version, "vcenter_instance_uuid": self.vsphere.instance_uuid,
                       "namespace_exists": self.namespace_exists, "network_provider": None}
+        base_facts.update(self._namespace_facts([record for _selector, record, _error in matched if record],
+                                                any((selector or {}).get("network_override")
+                                                    for selector, _record, _error in matched)))
 
         items = []
-        for selector, record, error in match_records(records, selectors, self.namespace):
+        for selector, record, error in matched:
             if record is None:
                 result = new_result(selector, None)
                 result.update(status=BLOCKED, error_code=error["code"], error_message=error["message"],
@@ -850,6 +887,15 @@ class Registration:
             register_all(self.rest, self.namespace, to_register, self.params)
             self._after_registration(items)
         return self._outcome([item["result"] for item in items])
+
+    def _namespace_facts(self, records, override_asked):
+        """The namespace-wide planner facts: the claims (one PVC list), the failover images (one lookup
+        per distinct image) and the subnets (one listing, only when an override is asked).
+        Unknown (None) when the namespace is missing or a lookup is not allowed."""
+        if not self.namespace_exists:
+            return {"existing_claims": None, "image_exists_by_name": {}, "subnets": None}
+        return namespace_facts(self.supervisor, self.namespace, records, self.vsphere.instance_uuid, override_asked,
+                               self.warn)
 
     def _refuse_network_override(self):
         asked = [item.get("name") or item.get("moid") for item in self.params["vms"] or ()

@@ -25,8 +25,14 @@ description:
     C(fix_folder) of M(vmservice.restore.vmservice_register)), or a network override the Supervisor cannot do.
   - A VM whose VirtualMachine already carries this backup is C(already_restored); registering it again would
     change nothing.
+  - A disk-only plan names the backed-up disks that no claim of the namespace holds (RV(plans[].missing_disks));
+    with none missing, registering would change nothing and the VM is C(already_restored).
+  - A failover plan says what the failover changes (RV(plans[].failover_changes)), for example that the
+    backup's image is missing on this Supervisor and which day-2 operations fail until it exists.
   - Reads vCenter with one inventory retrieval and the Supervisor with one list of the namespace's
-    VirtualMachines, however many VMs are planned.
+    VirtualMachines and one of its PersistentVolumeClaims, however many VMs are planned; plus one image lookup
+    per distinct image of the failover VMs, and one listing of the NSX Subnets and SubnetSets when
+    O(network_override) is given.
 author:
   - vmservice.restore contributors (@vmservice-restore)
 extends_documentation_fragment:
@@ -196,7 +202,10 @@ plans:
         - Codes are the backup's error codes of M(vmservice.restore.vmservice_extraconfig_info) and
           C(NAMESPACE_MISSING), C(SNAPSHOT_REVERT_IN_PROGRESS), C(ALREADY_EXISTS_ON_SUPERVISOR),
           C(UNSUPPORTED_ON_VERSION), C(MODE_MISMATCH), C(NETWORK_OVERRIDE_UNSUPPORTED),
-          C(UNSUPPORTED_SUPERVISOR_VERSION), C(MISSING_BACKUP_VERSION), C(VM_NOT_FOUND).
+          C(NETWORK_OVERRIDE_TARGET_MISSING), C(UNSUPPORTED_SUPERVISOR_VERSION), C(MISSING_BACKUP_VERSION),
+          C(VM_NOT_FOUND).
+        - C(ALREADY_EXISTS_ON_SUPERVISOR) has C(fixable_with=allow_destructive) (delete the VirtualMachine with
+          M(vmservice.restore.vmservice_vm) O(vmservice.restore.vmservice_vm#module:state=absent)).
       type: list
       elements: dict
       sample: [{"code": "NOT_IN_NAMESPACE_FOLDER", "message": "...", "remediation": "...", "fixable_with": "fix_folder"}]
@@ -214,6 +223,30 @@ plans:
       type: list
       elements: str
       sample: ["create VirtualMachine my-namespace/web-1 from the backup", "leave the VM PoweredOff"]
+    missing_disks:
+      description:
+        - The backup's PVC disks that no claim of the namespace holds, as C(pvc_name), C(volume) and C(file_name),
+          what a disk-only restore registers.
+        - An empty list when none is missing; null when unknown (the namespace does not exist).
+      type: list
+      elements: dict
+      sample: [{"pvc_name": "web-1-logs", "volume": "logs-vol", "file_name": "[ds1] web-1/web-1_1.vmdk"}]
+    failover_changes:
+      description:
+        - For a cross-vCenter failover, C(image) (the backup's image, which the failover clears), C(image_exists)
+          (whether this Supervisor has a VirtualMachineImage or ClusterVirtualMachineImage of that name; null
+          when unknown) and C(day2_blocked) (the day-2 operations that fail until the image exists).
+        - Null when the plan is not a failover.
+      type: dict
+      sample: {"image": "vmi-0a1b2c3d", "image_exists": false, "day2_blocked": ["resize or class change"]}
+    network_override:
+      description:
+        - With O(network_override), C(candidates) (the backed-up VM's interfaces as C(type), C(name) and
+          C(interface)), C(mappings) (the subnet mappings), C(unmatched) (mappings that match no interface, also
+          a C(NETWORK_OVERRIDE_NO_MATCH) warning) and C(missing_targets) (target subnets the namespace does not
+          have, also a C(NETWORK_OVERRIDE_TARGET_MISSING) blocker).
+        - Null without O(network_override).
+      type: dict
 supervisor:
   description: What the plans were made against.
   returned: always
@@ -272,8 +305,9 @@ from ansible_collections.vmservice.restore.plugins.module_utils.planner import (
     capabilities,
     plan_restore,
 )
-from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec
+from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec, subnet_mappings
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import image_exists_for, namespace_facts
 from ansible_collections.vmservice.restore.plugins.module_utils.vcenter_rest import VcenterRest
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
     vmware_argument_spec,
@@ -319,15 +353,20 @@ def appliance_version(params, vsphere):
             % (exc.message, vsphere.api_version))
 
 
-def read_supervisor(params):
-    """Whether the namespace exists and its VirtualMachines by name (one list call)."""
+def read_supervisor(params, records, vcenter_instance_uuid, warn):
+    """Whether the namespace exists, its VirtualMachines by name (one list call), its claims (one list
+    call), whether the failover VMs' images exist (one lookup per distinct image) and, when an override
+    is asked, its NSX subnets (one listing)."""
     namespace = params["namespace"]
     with SupervisorClient(kubernetes_params(params)) as supervisor:
         if not supervisor.namespace_exists(namespace):
-            return {"namespace_exists": False, "vm_api_version": None, "vms": {}}
+            return {"namespace_exists": False, "vm_api_version": None, "vms": {}, "claims": None, "images": {},
+                    "subnets": None}
         vms = supervisor.list_vms(namespace)
+        facts = namespace_facts(supervisor, namespace, records, vcenter_instance_uuid, bool(params["network_override"]), warn)
         return {"namespace_exists": True, "vm_api_version": supervisor.vm_api_version,
-                "vms": dict((vm["metadata"]["name"], vm) for vm in vms)}
+                "vms": dict((vm["metadata"]["name"], vm) for vm in vms), "claims": facts["existing_claims"],
+                "images": facts["image_exists_by_name"], "subnets": facts["subnets"]}
 
 
 # --- pure wiring ----------------------------------------------------------------------------
@@ -367,8 +406,12 @@ def facts_for(record, vcenter, supervisor, params):
         "existing_vm": supervisor["vms"].get(name) if name else None,
         "other_vm_with_bios_uuid": ", ".join(twins) or None,
         "auto_registration": {},
-        "network_override": params["network_override"],
+        "network_override": subnet_mappings(params["network_override"]),
         "network_provider": None,
+        "existing_claims": supervisor.get("claims"),
+        "image_exists": image_exists_for(record, {"image_exists_by_name": supervisor.get("images")},
+                                         vcenter["vcenter_instance_uuid"]),
+        "subnets": supervisor.get("subnets"),
     }
 
 
@@ -388,7 +431,7 @@ def run(module):
         module.warn(warning)
     records = in_scope(records, namespace)
     records += [not_found_record(name, namespace) for name in missing_names(params["names"], records)]
-    supervisor = read_supervisor(params)
+    supervisor = read_supervisor(params, records, vcenter["vcenter_instance_uuid"], module.warn)
     plans = [plan_restore(record, facts_for(record, vcenter, supervisor, params), params["mode"]) for record in records]
     plans.sort(key=lambda plan: (plan["vm"] or "", plan["moid"] or ""))
     return {

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: vmservice_vm
-short_description: Finish a restored VM Service VM on the Supervisor (wait, unpause, power)
+short_description: Finish a restored VM Service VM on the Supervisor (wait, unpause, power), or delete it
 version_added: 0.2.0
 description:
   - After vCenter registered a restored VM (M(vmservice.restore.vmservice_register)), its VirtualMachine
@@ -20,6 +20,10 @@ description:
     to be C(Bound) and for the bootstrap Secrets and ConfigMaps its C(spec.bootstrap) names to exist.
   - Removes every pause annotation spelling in one merge patch (O(unpause)), sets C(spec.powerState)
     (O(power_state)) and waits until VM Operator reports that power state in C(status.powerState) (O(wait)).
+  - With O(state=absent) deletes the VirtualMachine resource, for example the stale one that stops a restore
+    on vSphere 8.0 U3 (C(ALREADY_EXISTS_ON_SUPERVISOR)). VM Operator then deletes the vSphere VM behind it
+    (C(status.uniqueID)), so this needs O(allow_destructive=true), and O(keep_vsphere_vm) refuses to delete a
+    VirtualMachine that is backed by the vendor-restored VM.
   - Talks to the Supervisor only. The VirtualMachine API version is the preferred one the Supervisor serves.
   - Reads only the names of Secrets, never their data.
 author:
@@ -31,12 +35,14 @@ attributes:
   check_mode:
     support: full
     description:
-      - The change is sent as a server-side dry run (C(dryRun=All)), so the result is what the Supervisor
-        would do; nothing is written.
+      - The change (the patch, or the delete with O(state=absent)) is sent as a server-side dry run
+        (C(dryRun=All)), so the result is what the Supervisor would do; nothing is written.
       - Nothing is waited for. Unmet O(wait_for) conditions are reported as warnings and in RV(waits).
   diff_mode:
     support: full
-    description: Before and after of the restore-related annotations, the labels and C(spec.powerState).
+    description:
+      - Before and after of the restore-related annotations, the labels and C(spec.powerState).
+      - With O(state=absent) the VirtualMachine (without server-owned fields) before, and nothing after.
 requirements:
   - kubernetes (the Python client)
 options:
@@ -48,6 +54,30 @@ options:
     description: Name of the VirtualMachine resource.
     type: str
     required: true
+  state:
+    description:
+      - V(present) waits for the VirtualMachine, unpauses it and sets its power state.
+      - V(absent) deletes the VirtualMachine and, when O(wait) is set, waits until it is gone. A VirtualMachine
+        that does not exist is not an error (C(changed=false)). O(wait_for), O(unpause) and O(power_state)
+        do not apply.
+    type: str
+    choices: [present, absent]
+    default: present
+  allow_destructive:
+    description:
+      - Required (V(true)) for O(state=absent). Deleting the VirtualMachine makes VM Operator delete its
+        vSphere VM and disks that are not PVCs.
+      - Without it O(state=absent) fails with C(error_code=DESTRUCTIVE_NOT_ALLOWED) before any call to the Supervisor.
+    type: bool
+    default: false
+  keep_vsphere_vm:
+    description:
+      - Managed object ID of a vSphere VM that must survive, usually the one the backup vendor restored
+        (for example V(vm-1042)).
+      - With O(state=absent), the module refuses (C(error_code=DESTRUCTIVE_WOULD_DELETE_RESTORED_VM)) to
+        delete a VirtualMachine whose C(status.uniqueID) is this ID. When the VirtualMachine reports no
+        C(status.uniqueID) the check cannot be made; the module warns and deletes.
+    type: str
   wait_for:
     description:
       - What to wait for before changing anything.
@@ -74,12 +104,17 @@ options:
   wait:
     description:
       - After setting O(power_state), wait until C(status.powerState) reports it.
+      - With O(state=absent), wait until the VirtualMachine is gone (VM Operator holds it while it deletes the
+        vSphere VM).
     type: bool
     default: true
   timeout:
     description:
-      - Seconds all the waits of the task may take together. On expiry the module fails with
-        C(error_code=WAIT_TIMEOUT) and says what it saw last.
+      - Seconds all the waits of the task may take together. On expiry the module fails and says what it
+        saw last.
+      - A power state that is not reported in time fails with C(error_code=POWER_TIMEOUT); C(spec.powerState)
+        stays set (RV(changed) is true when the task set it), so running the task again only waits again.
+      - Every other wait fails with C(error_code=WAIT_TIMEOUT).
     type: int
     default: 300
   poll_interval:
@@ -111,6 +146,23 @@ EXAMPLES = r'''
     namespace: my-namespace
     name: web-1
     wait_for: [exists]
+
+- name: Power a VM off, allowing 10 minutes for the guest to shut down
+  vmservice.restore.vmservice_vm:
+    namespace: my-namespace
+    name: web-1
+    wait_for: [exists]
+    power_state: PoweredOff
+    timeout: 600
+
+- name: Delete a stale VirtualMachine that blocks a restore on 8.0 U3, never the vendor-restored vSphere VM
+  vmservice.restore.vmservice_vm:
+    namespace: my-namespace
+    name: web-1
+    state: absent
+    allow_destructive: true
+    keep_vsphere_vm: vm-1042
+  register: removed
 
 - name: What would change? (server-side dry run)
   vmservice.restore.vmservice_vm:
@@ -192,20 +244,44 @@ waits:
   sample: [{"what": "VirtualMachine my-ns/web-1", "expected": "exists", "satisfied": true, "observed": "present",
             "elapsed_seconds": 0.0, "attempts": 1}]
 diff:
-  description: Before and after of C(annotations) (restore-related), C(labels) and C(powerState).
+  description:
+    - Before and after of C(annotations) (restore-related), C(labels) and C(powerState).
+    - With O(state=absent) the VirtualMachine before (as RV(deleted)) and an empty after.
   returned: success
   type: dict
+deleted:
+  description:
+    - With O(state=absent), the VirtualMachine as it was before the delete (in check mode, as it is), without
+      C(status) and the server-owned metadata (uid, resourceVersion, generation, creationTimestamp, managedFields).
+    - Null when there was nothing to delete.
+  returned: when O(state=absent)
+  type: dict
+  sample: {"apiVersion": "vmoperator.vmware.com/v1alpha5", "kind": "VirtualMachine",
+           "metadata": {"name": "web-1", "namespace": "my-namespace"}, "spec": {"className": "best-effort-small"}}
+vsphere_vm:
+  description: With O(state=absent), C(status.uniqueID) of the deleted VirtualMachine, the vSphere VM VM Operator
+    deletes with it; null when it reported none.
+  returned: when O(state=absent)
+  type: str
+  sample: vm-1001
 error_code:
-  description: Why the module failed, for example C(WAIT_TIMEOUT), C(NOT_FOUND), C(VM_PAUSED),
-    C(AUTHENTICATION_FAILED), C(CERTIFICATE_VERIFY_FAILED), C(CONFLICT).
+  description:
+    - Why the module failed, for example C(POWER_TIMEOUT), C(WAIT_TIMEOUT), C(NOT_FOUND), C(VM_PAUSED),
+      C(DESTRUCTIVE_NOT_ALLOWED), C(DESTRUCTIVE_WOULD_DELETE_RESTORED_VM), C(AUTHENTICATION_FAILED),
+      C(CERTIFICATE_VERIFY_FAILED), C(CONFLICT).
   returned: failure
   type: str
+changed:
+  description: On failure, whether the task changed something before it failed (for example set
+    C(spec.powerState) before a C(POWER_TIMEOUT), or sent the delete before a C(WAIT_TIMEOUT)).
+  returned: failure
+  type: bool
 remediation:
   description: What to do about RV(error_code).
   returned: failure
   type: str
 details:
-  description: For C(WAIT_TIMEOUT) what was waited for, what was expected and what was seen last.
+  description: For C(WAIT_TIMEOUT) and C(POWER_TIMEOUT) what was waited for, what was expected and what was seen last.
   returned: failure
   type: dict
 '''
@@ -217,13 +293,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     InvalidInputError,
     NotFoundError,
+    VmServiceRestoreError,
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import (
     kubernetes_argument_spec,
     kubernetes_params,
 )
+from ansible_collections.vmservice.restore.plugins.module_utils.manifests import sanitize
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
-from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
+from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import ConflictError, SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import vmware_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.waiter import (
     Predicate,
@@ -246,6 +325,24 @@ SECRET = "Secret"
 CONFIGMAP = "ConfigMap"
 # Raw bootstrap data: VM Operator reads a Secret of that name, or else a ConfigMap.
 RAW_FIELDS = (("cloudInit", "rawCloudConfig"), ("sysprep", "rawSysprep"))
+DELETE_ATTEMPTS = 5
+
+REMEDIATION_NOT_ALLOWED = (
+    "Deleting the VirtualMachine makes VM Operator delete its vSphere VM too. Set allow_destructive: true when "
+    "that is what you want, and keep_vsphere_vm: <moid of the vendor-restored VM> so that it cannot be the one.")
+REMEDIATION_WOULD_DELETE = (
+    "This VirtualMachine is backed by the vSphere VM you asked to keep: deleting it would delete that VM. Register "
+    "the restored VM instead (vmservice_register: restore to existing or disk-only on VCF 9.0), or check "
+    "keep_vsphere_vm.")
+REMEDIATION_POWER_TIMEOUT = (
+    "VM Operator did not report the power state in time. spec.powerState is set and kept, so running the task "
+    "again only waits again. Look at the VM's conditions and events (kubectl describe virtualmachine): a paused "
+    "VM, a volume that is not Bound or a power-on check annotation holds a power-on; a soft power-off waits for "
+    "the guest to shut down (spec.powerOffMode). Raise timeout for slow guests.")
+REMEDIATION_DELETE_TIMEOUT = (
+    "The delete was accepted but the VirtualMachine is still there: VM Operator holds it (finalizer) until the "
+    "vSphere VM is deleted. Look at its events and finalizers (kubectl describe virtualmachine) and at vCenter's "
+    "tasks; running the task again only waits again.")
 
 
 def argument_spec():
@@ -254,6 +351,9 @@ def argument_spec():
     spec.update(
         namespace=dict(type="str", required=True),
         name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        allow_destructive=dict(type="bool", default=False),
+        keep_vsphere_vm=dict(type="str"),
         wait_for=dict(type="list", elements="str", choices=list(WAIT_CHOICES), default=list(WAIT_CHOICES)),
         unpause=dict(type="bool", default=True),
         power_state=dict(type="str", choices=["PoweredOn", "PoweredOff", "Suspended"]),
@@ -409,6 +509,52 @@ def bootstrap_present():
                                  "registration task, or create the missing ones from the backup data.")
 
 
+class StepFailed(VmServiceRestoreError):
+    """A failure after the task changed something: fails with ``changed`` set, code and details kept."""
+
+    def __init__(self, error, code=None, remediation=None, changed=False):
+        super(StepFailed, self).__init__(error.message, code=code or error.code,
+                                         remediation=remediation or error.remediation, details=error.details)
+        self.changed = changed
+
+    def to_result(self):
+        result = super(StepFailed, self).to_result()
+        result["changed"] = self.changed
+        return result
+
+
+def unique_id(vm):
+    """``status.uniqueID``: the vSphere VM (moid) behind a VirtualMachine, or None."""
+    return ((vm or {}).get("status") or {}).get("uniqueID") or None
+
+
+def refuse_to_delete(vm, keep_vsphere_vm):
+    """The error when deleting ``vm`` would delete the vSphere VM ``keep_vsphere_vm``, else None."""
+    if keep_vsphere_vm and unique_id(vm) == keep_vsphere_vm:
+        metadata = vm.get("metadata") or {}
+        return VmServiceRestoreError(
+            "VirtualMachine %s/%s is backed by vSphere VM %s (status.uniqueID), the VM keep_vsphere_vm protects: "
+            "deleting it would delete that VM" % (metadata.get("namespace"), metadata.get("name"), keep_vsphere_vm),
+            code="DESTRUCTIVE_WOULD_DELETE_RESTORED_VM",
+            remediation=remediation_for("DESTRUCTIVE_WOULD_DELETE_RESTORED_VM") or REMEDIATION_WOULD_DELETE)
+    return None
+
+
+def gone(uid):
+    """The VirtualMachine of ``uid`` is gone (absent, or replaced by another object of the same name)."""
+    def observe(vm):
+        if vm is None:
+            return "absent"
+        metadata = vm.get("metadata") or {}
+        if metadata.get("uid") != uid:
+            return "replaced by another object (uid %s)" % metadata.get("uid")
+        finalizers = metadata.get("finalizers") or []
+        return "present%s%s" % (", being deleted" if metadata.get("deletionTimestamp") else "",
+                                ", finalizers: %s" % ", ".join(finalizers) if finalizers else "")
+    return Predicate(lambda vm: vm is None or (vm.get("metadata") or {}).get("uid") != uid, "absent", observe,
+                     remediation=REMEDIATION_DELETE_TIMEOUT)
+
+
 # --- the task -----------------------------------------------------------------------------
 
 class VmTask:
@@ -510,13 +656,52 @@ class VmTask:
         if patch:
             vm = self.client.patch_vm(self.namespace, self.name, patch, dry_run=self.module.check_mode)
         if power_state and self.params["wait"] and not self.module.check_mode:
-            vm, _reached = self.wait(self.fetch_vm, vm_power_state(power_state), "%s power state" % label)
+            try:
+                vm, _reached = self.wait(self.fetch_vm, vm_power_state(power_state), "%s power state" % label)
+            except WaitTimeoutError as exc:
+                raise StepFailed(exc, code="POWER_TIMEOUT", changed=bool(patch),
+                                 remediation=remediation_for("POWER_TIMEOUT") or REMEDIATION_POWER_TIMEOUT)
         return {
             "changed": bool(patch),
             "vm": summarize(vm, self.pvcs, self.bootstrap),
             "waits": self.waits,
             "diff": {"before": diff_view(before), "after": diff_view(vm)},
         }
+
+    def remove(self):
+        """state=absent: delete the VirtualMachine unless keep_vsphere_vm backs it; wait until it is gone."""
+        label = "VirtualMachine %s/%s" % (self.namespace, self.name)
+        check_mode = self.module.check_mode
+        for attempt in range(1, DELETE_ATTEMPTS + 1):
+            vm = self.fetch_vm()
+            if vm is None:
+                return {"changed": False, "deleted": None, "vsphere_vm": None, "vm": None, "waits": self.waits,
+                        "diff": {"before": {}, "after": {}}}
+            refusal = refuse_to_delete(vm, self.params["keep_vsphere_vm"])
+            if refusal is not None:
+                raise refusal
+            metadata = vm.get("metadata") or {}
+            if self.params["keep_vsphere_vm"] and unique_id(vm) is None and attempt == 1:
+                self.module.warn("%s reports no status.uniqueID: cannot tell whether it is backed by %s (keep_vsphere_vm)"
+                                 % (label, self.params["keep_vsphere_vm"]))
+            try:
+                # Preconditions: delete exactly what was checked; a change meanwhile (409) is read and checked again.
+                self.client.delete_vm(self.namespace, self.name, dry_run=check_mode,
+                                      preconditions={"uid": metadata.get("uid"),
+                                                     "resourceVersion": metadata.get("resourceVersion")})
+            except ConflictError:
+                if attempt == DELETE_ATTEMPTS:
+                    raise
+                continue
+            break
+        if self.params["wait"] and not check_mode:
+            try:
+                self.wait(self.fetch_vm, gone(metadata.get("uid")), label)
+            except WaitTimeoutError as exc:
+                raise StepFailed(exc, changed=True)
+        deleted = sanitize(vm)
+        return {"changed": True, "deleted": deleted, "vsphere_vm": unique_id(vm), "vm": None, "waits": self.waits,
+                "diff": {"before": deleted, "after": {}}}
 
 
 def run(module):
@@ -525,8 +710,19 @@ def run(module):
         raise InvalidInputError("timeout must be zero or more seconds")
     if params["poll_interval"] <= 0:
         raise InvalidInputError("poll_interval must be more than zero seconds")
+    if params["state"] == "absent":
+        if not params["allow_destructive"]:
+            raise VmServiceRestoreError(
+                "state=absent deletes VirtualMachine %s/%s and, with it, its vSphere VM: refused without "
+                "allow_destructive: true" % (params["namespace"], params["name"]), code="DESTRUCTIVE_NOT_ALLOWED",
+                remediation=remediation_for("DESTRUCTIVE_NOT_ALLOWED") or REMEDIATION_NOT_ALLOWED)
+        if params["power_state"]:
+            raise InvalidInputError("power_state does not apply to state=absent")
+    elif params["allow_destructive"] or params["keep_vsphere_vm"]:
+        module.warn("allow_destructive and keep_vsphere_vm apply to state=absent only; ignored")
     with SupervisorClient(kubernetes_params(params)) as client:
-        return VmTask(module, client).run()
+        task = VmTask(module, client)
+        return task.remove() if params["state"] == "absent" else task.run()
 
 
 def main():

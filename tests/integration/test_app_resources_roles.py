@@ -362,10 +362,10 @@ def test_unresolved_references_are_reported_at_once_and_fail_the_role(lab, ansib
     (ROLE_BACKUP, {"app_resources_backup_namespace": "x", "app_resources_backup_layout": "dated",
                    "app_resources_backup_date_format": "%Y/%m"}, "must make a plain directory name"),
     (RESTORE_PLAYBOOK, {"vmservice_restore": {"namespace": "x", "app_resources_dir": "/nonexistent/ar"}},
-     "APP_RESOURCES_DIR_MISSING: restore_new_app_resources_dir /nonexistent/ar does not exist: nothing was changed"),
+     "APP_RESOURCES_DIR_MISSING: app_resources_dir /nonexistent/ar does not exist: nothing was changed"),
     (RESTORE_PLAYBOOK, {"vmservice_restore": {"namespace": "x", "power_on_checks": [{"group": "g", "tier": 0,
                                                                                      "host": "h", "port": 1}]}},
-     "restore_new_power_on_checks a list of"),
+     "vmservice_restore.power_on_checks must be a list of"),
     (RESTORE_PLAYBOOK, {"vmservice_restore": {"namespace": "x", "power_on_order": "random"}}, "power_on_order"),
 ], ids=["restore-no-dir", "restore-bad-targets", "restore-no-namespace", "backup-no-namespace", "backup-bad-date",
         "restore-yml-no-dir", "restore-yml-bad-check", "restore-yml-bad-order"])

@@ -5,10 +5,14 @@ one vendor-restored vSphere VM per case of guide sections 4.3 and 7, next to the
 VirtualMachines already on the Supervisor that make each case.
 """
 
+import json
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.integration import harness
 from tests.lab import backupdata, cli
 
 TARGET = Path(__file__).parent / "targets" / "vmservice_restore_info"
@@ -29,9 +33,10 @@ def _vm(name, index, folder=NS, **backup):
             "power_state": "poweredOff", "backup": backup}
 
 
-def _supervisor_vm(name, backup_version=None, annotations=None, spec=None):
+def _supervisor_vm(name, backup_version=None, annotations=None, spec=None, pvcs=(("data-vol", "data-pvc"),)):
     """A VirtualMachine as it stands on the Supervisor (VM Operator's shape, status filled by the lab)."""
-    vm = backupdata.vm_resource(NS, name, backup_version=backup_version, annotations=annotations, extra_spec=spec)
+    vm = backupdata.vm_resource(NS, name, backup_version=backup_version, annotations=annotations, extra_spec=spec,
+                                pvcs=pvcs)
     metadata = vm["metadata"]
     for server_field in ("uid", "resourceVersion", "generation", "creationTimestamp", "finalizers"):
         metadata.pop(server_field, None)
@@ -57,12 +62,18 @@ SCENARIO = {
     ],
     "supervisor": {"objects": [
         _supervisor_vm("ri-inplace", backup_version=BACKUP_VERSION),
-        _supervisor_vm("ri-disks", backup_version=BACKUP_VERSION),
-        _supervisor_vm("ri-done", backup_version=BACKUP_VERSION),
+        _supervisor_vm("ri-disks", backup_version=BACKUP_VERSION),  # claim data-pvc is missing: disk-only
+        # already restored: same version, and its disk is attached (its restored claim exists)
+        _supervisor_vm("ri-done", backup_version=BACKUP_VERSION, pvcs=[["data-vol", "restored-0d0e01"]]),
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "restored-0d0e01", "namespace": NS},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
         _supervisor_vm("ri-revert", backup_version=BACKUP_VERSION, annotations={SNAPSHOT_REVERT: ""}),
         _supervisor_vm("ri-current-snapshot", backup_version=BACKUP_VERSION,
                        spec={"currentSnapshotName": "before-upgrade"}),
         _supervisor_vm("ri-twin-original", backup_version=BACKUP_VERSION, spec={"biosUUID": TWIN_BIOS}),
+        # the target of inputs.yml's network override
+        {"apiVersion": "crd.nsx.vmware.com/v1alpha1", "kind": "Subnet", "metadata": {"name": "dr-subnet", "namespace": NS},
+         "spec": {"ipv4SubnetSize": 16}},
     ]},
 }
 
@@ -113,3 +124,90 @@ def test_failures_are_coded(ansible_playbook, ri_lab):
     result, _requests = _run_read_only(ansible_playbook, ri_lab, "failures.yml")
     assert result.recap["ignored"] == 3
     assert "Traceback" not in result.stdout
+
+
+# --- issue 5: disk-only and failover scenarios of tests/lab/scenarios -----------------------------------------------
+
+IMAGE = "vmi-0a1b2c3d4e5f"  # the image the failover scenario's backups name
+
+
+def run_info(ansible_playbook, tmp_path, args, check=False):
+    """One vmservice_restore_info task; returns its result (kept as JSON by the playbook)."""
+    result_file = tmp_path / ("result-%d.json" % time.monotonic_ns())
+    playbook = tmp_path / ("play-%d.yml" % time.monotonic_ns())
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Plan", "hosts": "localhost", "gather_facts": False,
+        "tasks": [
+            {"name": "Plan", "vmservice.restore.vmservice_restore_info": args, "register": "outcome"},
+            {"name": "Keep the result", "ansible.builtin.copy": {
+                "content": "{{ outcome | to_nice_json }}", "dest": str(result_file), "mode": "0600"},
+             "check_mode": False},
+        ]}]))
+    run = ansible_playbook(playbook, check=check)
+    assert run.rc == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    return json.loads(result_file.read_text())
+
+
+def _read_three_times(ansible_playbook, lab, tmp_path, args):
+    """Check mode, a run and a run again: the same plans, nothing changed, nothing written."""
+    outcomes, logs = [], []
+    for check in (True, False, False):
+        before = lab.last_seq()
+        outcomes.append(run_info(ansible_playbook, tmp_path, args, check=check))
+        logs.append(lab.requests_since(before))
+        assert lab.mutations_since(before) == []
+        assert outcomes[-1]["changed"] is False
+    assert outcomes[0]["plans"] == outcomes[1]["plans"] == outcomes[2]["plans"]
+    return {plan["vm"]: plan for plan in outcomes[1]["plans"]}, logs[1]
+
+
+def test_disk_only_plan_names_the_missing_disk(ansible_playbook, lab, tmp_path):
+    cli.seed(lab.dir, harness.scenario("disk_only"), clean=True)
+    plans, log = _read_three_times(ansible_playbook, lab, tmp_path, {"namespace": "billing"})
+    plan = plans["billing-1"]
+    assert plan["restore_type"] == "disk_only"
+    assert [disk["pvc_name"] for disk in plan["missing_disks"]] == ["billing-1-logs"]
+    assert plan["missing_disks"][0]["volume"] == "logs-vol" and plan["missing_disks"][0]["file_name"]
+    assert "DISKS_MISSING" in [reason["code"] for reason in plan["reasons"]]
+    assert plan["failover_changes"] is None and plan["network_override"] is None
+    claim_lists = [entry for entry in log if entry["endpoint"] == "k8s" and entry["method"] == "GET"
+                   and entry["path"].endswith("/namespaces/billing/persistentvolumeclaims")]
+    assert len(claim_lists) == 1  # one PVC list, however many VMs
+    assert not [entry for entry in log if "virtualmachineimages" in entry["path"] or "/subnet" in entry["path"]]
+
+
+def test_failover_plan_says_whether_the_image_exists(ansible_playbook, lab, tmp_path):
+    cli.seed(lab.dir, harness.scenario("failover"), clean=True)
+    override = [{"from": {"type": "SUBNET", "name": "subnet-prod-a"}, "to": {"type": "SUBNET", "name": "subnet-dr-b"}}]
+    plans, log = _read_three_times(ansible_playbook, lab, tmp_path, {"namespace": "dr", "network_override": override})
+    assert set(plans) == {"dr-web", "dr-db"}
+    for plan in plans.values():
+        assert plan["failover"] is True
+        changes = plan["failover_changes"]
+        assert changes["image"] == IMAGE and changes["image_exists"] is False and changes["day2_blocked"]
+        codes = [warning["code"] for warning in plan["warnings"]]
+        assert "FAILOVER_IMAGE_MISSING" in codes and "FAILOVER_IMAGE_CLEARED" in codes
+        assert plan["network_override"]["missing_targets"] == [{"type": "SUBNET", "name": "subnet-dr-b"}]
+        assert plan["restore_type"] == "blocked"
+        assert [blocker["code"] for blocker in plan["blockers"]] == ["NETWORK_OVERRIDE_TARGET_MISSING"]
+    k8s = [entry for entry in log if entry["endpoint"] == "k8s"]
+    # one image lookup for the two VMs (same image), one listing per subnet kind
+    assert len([entry for entry in k8s if entry["path"].endswith("/clustervirtualmachineimages/" + IMAGE)]) == 1
+    assert len([entry for entry in k8s if entry["path"].endswith("/namespaces/dr/subnets")]) == 1
+    assert len([entry for entry in k8s if entry["path"].endswith("/namespaces/dr/subnetsets")]) == 1
+
+    image = {"apiVersion": "vmoperator.vmware.com/v1alpha5", "kind": "ClusterVirtualMachineImage",
+             "metadata": {"name": IMAGE}, "spec": {}}
+    assert not cli.put_objects(lab.env, [image])["errors"]
+    try:
+        override[0]["to"]["name"] = "subnet-dr-a"
+        plans, _log = _read_three_times(ansible_playbook, lab, tmp_path, {"namespace": "dr", "network_override": override})
+    finally:
+        from kubernetes.dynamic import DynamicClient
+        client = DynamicClient(lab.kube_client())
+        client.resources.get(api_version="vmoperator.vmware.com/v1alpha5", kind="ClusterVirtualMachineImage").delete(
+            name=IMAGE)
+    for plan in plans.values():
+        assert plan["failover_changes"]["image_exists"] is True and plan["failover_changes"]["day2_blocked"] == []
+        assert "FAILOVER_IMAGE_MISSING" not in [warning["code"] for warning in plan["warnings"]]
+        assert plan["restore_type"] == "new" and plan["network_override"]["missing_targets"] == []

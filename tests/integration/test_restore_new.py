@@ -345,13 +345,12 @@ def test_failed_registrations_are_reported_and_fail_the_run_at_the_end(lab, shop
 @pytest.mark.parametrize("spec, message", [
     (None, "No restore spec: pass the vmservice_restore dict"),
     ({"vms": [{"name": "web-1"}]}, "missing required arguments: namespace"),
-    ({"namespace": "shop", "vms": [{"name": "web-1", "mode": "existing"}]},
-     "MODE_NOT_HANDLED: this release restores to new VMs only"),
+    ({"namespace": "shop", "vendor_restore": "later"}, "vendor_restore"),
     ({"namespace": "shop", "vms": [{"name": "web-1", "mode": "sideways"}]}, "mode"),
     ({"namespace": "shop", "parallel": 0}, "parallel must be 1 to 32"),
     ({"namespace": "shop", "vms": [{"name": "web-1"}, {"name": "web-1"}]}, "listed once"),
     ({"namespace": "shop", "power_off": True}, "power_off"),
-], ids=["no-spec", "no-namespace", "mode-existing", "bad-mode", "parallel-0", "duplicate", "unknown-key"])
+], ids=["no-spec", "no-namespace", "bad-vendor-restore", "bad-mode", "parallel-0", "duplicate", "unknown-key"])
 def test_bad_restore_spec_is_refused_before_anything_is_read(lab, ansible_playbook, spec, message):
     seq = lab.last_seq()
     result = ansible_playbook(PLAYBOOK, extra_vars={"vmservice_restore": spec} if spec is not None else None)
@@ -362,14 +361,14 @@ def test_bad_restore_spec_is_refused_before_anything_is_read(lab, ansible_playbo
 
 @pytest.mark.parametrize("role_vars, message", [
     ({}, "restore_new_namespace"),
-    ({"restore_new_namespace": "shop", "restore_new_vms": [{"name": "web-1", "mode": "failover"}]},
-     "mode failover is not handled by restore_new"),
+    ({"restore_new_namespace": "shop", "restore_new_vms": [{"name": "web-1", "mode": "existing"}]},
+     "mode existing is not handled by restore_new"),
     ({"restore_new_namespace": "shop", "restore_new_vms": [{"name": "web-1", "colour": "red"}]},
      "has unknown keys colour"),
     ({"restore_new_namespace": "shop", "restore_new_vms": [{"mode": "new"}]}, "has no name"),
     ({"restore_new_namespace": "shop", "restore_new_parallel": 40}, "restore_new_parallel must be 1 to 32"),
     ({"restore_new_namespace": "shop", "restore_new_report_name": "a/b"}, "a plain file name"),
-], ids=["no-namespace", "mode-failover", "unknown-key", "no-name", "parallel-40", "report-name"])
+], ids=["no-namespace", "mode-existing", "unknown-key", "no-name", "parallel-40", "report-name"])
 def test_bad_role_input_is_refused_before_anything_is_read(lab, ansible_playbook, tmp_path, role_vars, message):
     seq = lab.last_seq()
     result = ansible_playbook(APPLY, extra_vars={"restore_new_report_dir": str(tmp_path), **role_vars})

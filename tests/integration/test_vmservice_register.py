@@ -362,3 +362,60 @@ def test_no_secret_or_password_in_vvv_output(ansible_playbook, lab, reg_lab, tmp
     assert backupdata.SECRET_MARKER not in output
     assert lab.env["VMWARE_PASSWORD"] not in output
     assert lab.env["K8S_AUTH_API_KEY"] not in output
+
+
+# --- issue 5: disk-only and failover scenarios of tests/lab/scenarios ----------------------------------------------
+
+def _three_runs(ansible_playbook, lab, tmp_path, namespace, reg_vms):
+    """Check mode (no write), apply, apply again (no write, changed false); the three outcomes."""
+    before = lab.last_seq()
+    run, planned = _run(ansible_playbook, tmp_path, check=True, reg_namespace=namespace, reg_vms=reg_vms)
+    assert run.rc == 0 and not planned.get("failed"), json.dumps(planned)[-4000:]
+    assert lab.mutations_since(before) == []
+    run, applied = _run(ansible_playbook, tmp_path, reg_namespace=namespace, reg_vms=reg_vms)
+    assert run.rc == 0 and not applied.get("failed"), json.dumps(applied)[-4000:]
+    assert applied["changed"]
+    before = lab.last_seq()
+    run, again = _run(ansible_playbook, tmp_path, reg_namespace=namespace, reg_vms=reg_vms)
+    assert run.rc == 0 and not again.get("failed"), json.dumps(again)[-4000:]
+    assert again["changed"] is False and lab.mutations_since(before) == []
+    return planned, applied, again
+
+
+def test_disk_only_registers_the_missing_disk_then_nothing(ansible_playbook, lab, tmp_path):
+    cli.seed(lab.dir, harness.scenario("disk_only"), clean=True)
+    planned, applied, again = _three_runs(ansible_playbook, lab, tmp_path, "billing", [{"name": "billing-1"}])
+    plan = planned["results"][0]
+    assert (plan["status"], plan["restore_type"]) == ("would_register", "disk_only")
+    assert [disk["pvc_name"] for disk in plan["plan"]["missing_disks"]] == ["billing-1-logs"]
+    assert plan["plan"]["failover_changes"] is None and plan["plan"]["network_override"] is None
+
+    result = applied["results"][0]
+    assert (result["status"], result["restore_type"]) == ("registered", "disk_only")
+    assert [disk["pvc_name"] for disk in result["plan"]["missing_disks"]] == ["billing-1-logs"]
+    cr = _resource(_kube(lab), "vmoperator.vmware.com/v1alpha5", "VirtualMachine").get(
+        name="billing-1", namespace="billing").to_dict()
+    mounted = {volume["name"]: volume["persistentVolumeClaim"]["claimName"] for volume in cr["spec"]["volumes"]}
+    assert mounted["data-vol"] == "billing-1-data" and RESTORED.match(mounted["logs-vol"])
+
+    final = again["results"][0]
+    assert final["status"] == "already_restored" and final["plan"]["missing_disks"] == []
+    assert "NO_DISKS_MISSING" in [reason["code"] for reason in final["plan"]["reasons"]]
+
+
+def test_failover_reports_the_missing_image_then_nothing(ansible_playbook, lab, tmp_path):
+    cli.seed(lab.dir, harness.scenario("failover"), clean=True)
+    reg_vms = [{"name": "dr-web"}, {"name": "dr-db"}]
+    planned, applied, again = _three_runs(ansible_playbook, lab, tmp_path, "dr", reg_vms)
+    for outcome, status in ((planned, "would_register"), (applied, "registered")):
+        for result in outcome["results"]:
+            assert result["status"] == status and result["failover"] is True, result
+            changes = result["plan"]["failover_changes"]
+            assert changes["image"] == "vmi-0a1b2c3d4e5f" and changes["image_exists"] is False
+            assert changes["day2_blocked"]
+            assert "FAILOVER_IMAGE_MISSING" in [warning["code"] for warning in result["plan"]["warnings"]]
+    machines = _resource(_kube(lab), "vmoperator.vmware.com/v1alpha5", "VirtualMachine")
+    for result in applied["results"]:
+        cr = machines.get(name=result["name"], namespace="dr").to_dict()
+        assert GROUP + "/failed-over-vm" in cr["metadata"]["annotations"]
+    assert {item["status"] for item in again["results"]} == {"already_restored"}

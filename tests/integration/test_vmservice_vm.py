@@ -1,18 +1,28 @@
 """vmservice_vm driven through ansible-playbook against the lab's Supervisor.
 
+state=absent (the destructive guards, check mode, delete, again) and the power timeout run one
+task per playbook written by the test, with the module's result kept as JSON.
+
 Each test makes its own namespace (vmv-<what>-<random>) holding a restored-looking VM:
 paused (vmoperator.vmware.com/paused), PoweredOff, a volume whose claim stays Pending
 until a CnsRegisterVolume names it (the lab's CSI syncer then binds it), and a cloud-init
 bootstrap Secret. The namespace is deleted afterwards.
 """
 
+import json
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+import yaml
+from kubernetes.dynamic.exceptions import NotFoundError as DynamicNotFoundError
+from pyVmomi import vim
 
+from tests.integration import harness
 from tests.lab import cli
+from tests.lab import seed as vsphere_seed
 
 TARGET = Path(__file__).parent / "targets" / "vmservice_vm"
 VM = "vmv-web"
@@ -95,7 +105,7 @@ def test_check_mode_then_apply_then_unchanged(ansible_playbook, lab, namespace):
     assert PAUSED in vm["metadata"]["annotations"] and vm["spec"]["powerState"] == "PoweredOff"
 
     # Registration finishes: the claim binds a few seconds after its disk is registered.
-    lab.set_knobs(pvc_bind_delay_seconds=4)
+    lab.set_knobs(pvc_bind_delay_seconds=8)  # longer than ansible-playbook takes to start, even on a busy host
     cli.put_objects(lab.env, [register_volume(namespace)])
     seq = lab.last_seq()
     result = apply(ansible_playbook, namespace, True, verbosity=3)
@@ -154,3 +164,114 @@ def test_conflicts_on_the_merge_patch_are_retried(ansible_playbook, lab, namespa
     assert result.rc == 0, result.stdout[-6000:]
     patches = [r["status"] for r in lab.requests_since(seq) if r["method"] == "PATCH"]
     assert patches == [409, 409, 200]
+
+
+# --- state=absent and the power timeout (one task per playbook, result kept as JSON) --------------------------------
+
+def run_task(ansible_playbook, tmp_path, args, check=False, diff=False):
+    """One vmservice_vm task (a failure is kept, not raised); returns its result."""
+    result_file = tmp_path / ("result-%d.json" % time.monotonic_ns())
+    playbook = tmp_path / ("play-%d.yml" % time.monotonic_ns())
+    playbook.write_text(yaml.safe_dump([{
+        "name": "One vmservice_vm task", "hosts": "localhost", "gather_facts": False,
+        "tasks": [
+            {"name": "Run it", "vmservice.restore.vmservice_vm": args, "register": "outcome", "ignore_errors": True},
+            {"name": "Keep the result", "ansible.builtin.copy": {
+                "content": "{{ outcome | to_nice_json }}", "dest": str(result_file), "mode": "0600"},
+             "check_mode": False, "diff": False},
+        ]}]))
+    run = ansible_playbook(playbook, check=check, diff=diff)
+    assert run.rc == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    outcome = json.loads(result_file.read_text())
+    assert "module_stderr" not in outcome and "Traceback" not in outcome.get("msg", ""), outcome
+    if outcome.get("failed"):
+        assert outcome["error_code"] and outcome["remediation"], outcome
+    outcome["_stdout"] = run.stdout
+    return outcome
+
+
+@pytest.fixture
+def backed_vm(lab, namespace):
+    """A VirtualMachine backed by a vSphere VM of the namespace: the lab sets its status.uniqueID to that moid."""
+    name = "vmv-backed"
+    bios = str(uuid.uuid4())
+    scenario = {"namespaces": [namespace], "vms": [{"name": name, "folder": namespace, "bios_uuid": bios}]}
+    seeded = cli.seed(lab.dir, scenario)
+    moid = seeded["vms"][name]["moid"]
+    backed = {"apiVersion": VMOP, "kind": "VirtualMachine",
+              "metadata": {"name": name, "namespace": namespace, "labels": {"app": "kept"},
+                           "annotations": {"vmoperator.vmware.com/restored-vm": ""}},
+              "spec": {"className": "best-effort-small", "imageName": "vmi-ubuntu", "powerState": "PoweredOff",
+                       "biosUUID": bios}}
+    assert not cli.put_objects(lab.env, [backed])["errors"]
+    harness.wait_until(lambda: (read_vm(lab, namespace, name).get("status") or {}).get("uniqueID") == moid,
+                       what="status.uniqueID of %s" % name)
+    yield name, moid
+    with lab.connection() as si:
+        machine = vim.VirtualMachine(moid, si._stub)
+        try:
+            vsphere_seed.wait_for_tasks(si, [machine.Destroy_Task()])
+        except Exception:  # pylint: disable=broad-except
+            pass  # best effort: the namespace folder is per test
+
+
+def test_absent_is_guarded_then_check_mode_apply_and_again(ansible_playbook, lab, namespace, backed_vm, tmp_path):
+    name, moid = backed_vm
+    args = {"namespace": namespace, "name": name, "state": "absent", "poll_interval": 0.2, "timeout": 30}
+
+    seq = lab.last_seq()
+    refused = run_task(ansible_playbook, tmp_path, args)
+    assert refused["failed"] and refused["error_code"] == "DESTRUCTIVE_NOT_ALLOWED"
+    assert [entry for entry in lab.requests_since(seq) if entry["endpoint"] == "k8s"] == []  # before any call
+
+    seq = lab.last_seq()
+    kept = run_task(ansible_playbook, tmp_path, dict(args, allow_destructive=True, keep_vsphere_vm=moid))
+    assert kept["failed"] and kept["error_code"] == "DESTRUCTIVE_WOULD_DELETE_RESTORED_VM" and moid in kept["msg"]
+    assert lab.mutations_since(seq) == []
+    assert [entry for entry in lab.requests_since(seq) if entry["method"] == "DELETE"] == []
+
+    args.update(allow_destructive=True, keep_vsphere_vm="vm-999999")
+    seq = lab.last_seq()
+    preview = run_task(ansible_playbook, tmp_path, args, check=True, diff=True)
+    assert preview["changed"] is True and preview["deleted"]["metadata"]["name"] == name
+    assert lab.mutations_since(seq) == []
+    deletes = [entry for entry in lab.requests_since(seq) if entry["method"] == "DELETE"]
+    assert len(deletes) == 1 and deletes[0]["dry_run"] is True
+    assert '"app": "kept"' in preview["_stdout"]  # --diff shows the VirtualMachine going
+    assert read_vm(lab, namespace, name)["metadata"]["name"] == name
+
+    seq = lab.last_seq()
+    removed = run_task(ansible_playbook, tmp_path, args)
+    assert removed["changed"] is True and removed["vsphere_vm"] == moid
+    deleted = removed["deleted"]
+    assert deleted["spec"]["biosUUID"] and "status" not in deleted
+    assert not {"uid", "resourceVersion", "managedFields", "creationTimestamp"} & set(deleted["metadata"])
+    assert [(entry["method"], entry["dry_run"]) for entry in lab.mutations_since(seq)] == [("DELETE", False)]
+    with pytest.raises(DynamicNotFoundError):
+        read_vm(lab, namespace, name)
+
+    seq = lab.last_seq()
+    again = run_task(ansible_playbook, tmp_path, args)
+    assert again["changed"] is False and again["deleted"] is None
+    assert lab.mutations_since(seq) == []
+
+
+def test_a_power_state_not_reached_in_time_is_power_timeout_and_rerunnable(ansible_playbook, lab, namespace, tmp_path):
+    # The claim stays Pending (no CnsRegisterVolume yet): the lab's VM Operator holds the power-on.
+    args = {"namespace": namespace, "name": VM, "wait_for": ["exists"], "power_state": "PoweredOn", "timeout": 2,
+            "poll_interval": 0.2}
+    first = run_task(ansible_playbook, tmp_path, args)
+    assert first["failed"] and first["error_code"] == "POWER_TIMEOUT" and first["changed"] is True
+    assert first["details"]["expected"] == "status.powerState=PoweredOn"
+    assert "PoweredOff" in first["details"]["last_seen"]
+    assert read_vm(lab, namespace)["spec"]["powerState"] == "PoweredOn"
+
+    seq = lab.last_seq()
+    second = run_task(ansible_playbook, tmp_path, args)
+    assert second["error_code"] == "POWER_TIMEOUT" and second["changed"] is False
+    assert lab.mutations_since(seq) == []  # nothing to write again: only waits
+
+    cli.put_objects(lab.env, [register_volume(namespace)])
+    done = run_task(ansible_playbook, tmp_path, dict(args, timeout=60))
+    assert not done.get("failed") and done["changed"] is False, done
+    assert done["vm"]["power_state"] == {"spec": "PoweredOn", "status": "PoweredOn"}

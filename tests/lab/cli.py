@@ -2,7 +2,7 @@
 
     python -m tests.lab start  --dir .lab [name=value ...]   # start both, wait until usable
     python -m tests.lab status --dir .lab                    # exit 0 when both run
-    python -m tests.lab seed   --dir .lab SCENARIO.yml       # vSphere VMs + `supervisor:` objects
+    python -m tests.lab seed   --dir .lab [--clean] SCENARIO.yml  # vSphere VMs + `supervisor:` objects
     python -m tests.lab knob   --dir .lab [name=value ...]   # show / change knobs (YAML values)
     python -m tests.lab requests --dir .lab [--since N]      # the request log, JSON lines
     python -m tests.lab reset  --dir .lab                    # Supervisor objects, tasks, knobs
@@ -19,8 +19,9 @@ Layout of a started lab directory:
     vcsim/          vcsim's own lab directory (tests/lab/vcsim.py), on an internal port
 
 Python API: start(lab_dir, **knobs) -> env, stop(lab_dir), status(lab_dir), read_env(lab_dir),
-seed(lab_dir, scenario), set_knobs(env, **knobs), get_knobs(env), requests_since(env, seq),
-last_seq(env), reset(env), put_objects(env, objects), kube_client(env), connect(env).
+seed(lab_dir, scenario, clean=False), set_knobs(env, **knobs), get_knobs(env), requests_since(env, seq),
+last_seq(env), reset(env), put_objects(env, objects), clear_namespaces(env, namespaces), kube_client(env),
+connect(env).
 """
 
 import argparse
@@ -327,6 +328,12 @@ def put_objects(env, objects, namespaces=()):
     return result
 
 
+def clear_namespaces(env, namespaces):
+    """Delete every Supervisor object in these namespaces (and PVs bound to their claims); the
+    namespaces stay (made anew). Not logged, no faults. Returns {"cleared", "deleted"}."""
+    return lab_request(env, "POST", "/clear", {"namespaces": list(namespaces)})
+
+
 def connect(env):
     """pyvmomi ServiceInstance through the emulator's /sdk proxy (TLS verified with ca.pem)."""
     return vcsim.connect(env)
@@ -351,13 +358,17 @@ def _scenario(scenario):
     return vsphere_seed.load_scenario(scenario)
 
 
-def seed(lab_dir, scenario):
+def seed(lab_dir, scenario, clean=False):
     """Place a scenario: vSphere VMs (tests/lab/seed.py) and its `supervisor:` objects.
 
     Every namespace (top-level `namespaces:` and `supervisor.namespaces`) becomes both a
-    vSphere namespace folder and a Supervisor Namespace. Returns seed.seed()'s dict plus
-    "supervisor": {created, updated, errors}. vSphere seeding talks to vcsim directly, so it
-    does not show in the request log.
+    vSphere namespace folder and a Supervisor Namespace. Objects already on the Supervisor
+    stay: a scenario's objects replace those of the same name, other objects (and existing
+    namespaces) are left alone, so a scenario without `supervisor:` changes no Supervisor
+    object. clean=True first empties the scenario's Supervisor namespaces (clear_namespaces),
+    for the exact state the scenario describes. Returns seed.seed()'s dict plus
+    "supervisor": {created, updated, unchanged, errors}. vSphere seeding talks to vcsim
+    directly, so it does not show in the request log.
     """
     scenario = dict(_scenario(scenario))
     supervisor = scenario.pop("supervisor", None) or {}
@@ -368,9 +379,12 @@ def seed(lab_dir, scenario):
     scenario["namespaces"] = namespaces
     paths = _paths(lab_dir)
     vcsim_env = vcsim.read_env(paths["vcsim"])
+    vsphere_seed.plan(scenario)  # a bad scenario fails before anything changes
+    namespaces = list(dict.fromkeys(namespaces + list(vsphere_seed.namespaces_of(scenario))))
+    if clean and namespaces:
+        clear_namespaces(read_env(lab_dir), namespaces)
     with vcsim.connection(vcsim_env) as si:
         result = vsphere_seed.seed(si, scenario, lab_env=vcsim_env)
-    namespaces = list(dict.fromkeys(namespaces + list(vsphere_seed.namespaces_of(scenario))))
     result["supervisor"] = put_objects(read_env(lab_dir), supervisor.get("objects") or (), namespaces)
     if result["supervisor"]["errors"]:
         raise vsphere_seed.SeedError("supervisor objects refused: %s" % result["supervisor"]["errors"])
@@ -398,6 +412,8 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=START_TIMEOUT, help="start: seconds to wait")
     parser.add_argument("--since", type=int, default=0, help="requests: entries after this sequence number")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--clean", action="store_true",
+                        help="seed: first delete every Supervisor object in the scenario's namespaces")
     args = parser.parse_intermixed_args(argv)  # `knob --dir X a=1 b=2` as well as `knob a=1 --dir X`
     try:
         return _run(args)
@@ -439,7 +455,7 @@ def _run(args):
     if args.command == "seed":
         if len(args.args) != 1:
             raise LabError("seed takes one scenario file")
-        result = seed(args.dir, Path(args.args[0]))
+        result = seed(args.dir, Path(args.args[0]), clean=args.clean)
         if args.json:
             print(json.dumps(result, indent=2, sort_keys=True))
         else:

@@ -337,6 +337,8 @@ def _apply_power_states(si, planned, created):
 
 def _verify_identity(si, planned, created):
     # Guards the lab's premise: vcsim 0.24.2 keeps config.uuid/instanceUuid from the spec.
+    if not created:
+        return  # a scenario without VMs (an empty objectSet is an invalid property filter)
     stored = _retrieve(si, created, vim.VirtualMachine, ("config.uuid", "config.instanceUuid"))
     for p, vm in zip(planned, created):
         got = (stored[vm]["config.uuid"], stored[vm]["config.instanceUuid"])

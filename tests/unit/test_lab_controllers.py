@@ -23,6 +23,7 @@ V = G + "/v1alpha3"
 VM = REGISTRY.lookup(G, "virtualmachines")
 GROUP = REGISTRY.lookup(G, "virtualmachinegroups")
 SERVICE = REGISTRY.lookup(G, "virtualmachineservices")
+SNAPSHOT = REGISTRY.lookup(G, "virtualmachinesnapshots")
 CRV = REGISTRY.lookup("cns.vmware.com", "cnsregistervolumes")
 PVC = REGISTRY.lookup("", "persistentvolumeclaims")
 PV = REGISTRY.lookup("", "persistentvolumes")
@@ -128,6 +129,21 @@ def test_knobs_defaults_validation_and_atomic_update():
     values = knobs.update({"supervisor_version": "8.0U3", "registervm_fail_at": {"stage": 80, "error_id": "X"}})
     assert values["supervisor_version"] == "8.0U3" and values["registervm_fail_at"]["stage"] == 80
     assert knobs.reset() == DEFAULTS
+
+
+def test_unserved_kinds_and_snapshot_delay_knobs():
+    knobs = Knobs()
+    assert knobs.get("unserved_kinds") == [] and knobs.get("snapshot_delay_seconds") == 0.2
+    values = knobs.update({"unserved_kinds": ["VirtualMachineSnapshot", "Subnet.crd.nsx.vmware.com", "Subnet"],
+                           "snapshot_delay_seconds": 0})
+    assert values["unserved_kinds"] == ["VirtualMachineSnapshot", "Subnet.crd.nsx.vmware.com", "Subnet"]
+    assert knobs.update({"unserved_kinds": None})["unserved_kinds"] == []
+    for bad in ({"unserved_kinds": "Subnet"}, {"unserved_kinds": [1]}, {"unserved_kinds": ["Subnets"]},
+                {"snapshot_delay_seconds": -1}):
+        with pytest.raises(ValueError):
+            knobs.update(bad)
+    with pytest.raises(ValueError, match="serves no kind Nope"):
+        knobs.update({"unserved_kinds": ["Secret", "Nope"]})
 
 
 def test_fault_counters_are_consumed_exactly_once_across_threads():
@@ -548,3 +564,96 @@ def test_background_loop_reacts_to_store_changes():
     finally:
         controllers.stop()
     assert controllers.errors == 0
+
+
+# --- VirtualMachineSnapshot -------------------------------------------------------------------------
+
+def _snapshot(name, vm_name=None, **spec):
+    if vm_name is not None:
+        spec["vmName"] = vm_name
+    return {"apiVersion": G + "/v1alpha5", "kind": "VirtualMachineSnapshot", "metadata": {"name": name},
+            "spec": spec}
+
+
+def _conditions(store, rt, name):
+    return {c["type"]: c for c in _status(store, rt, name).get("conditions") or ()}
+
+
+def test_snapshot_becomes_ready_after_the_delay(lab):
+    controllers, store = lab
+    controllers.knobs.update({"snapshot_delay_seconds": 3.0})
+    store.create(VM, "ns", _vm("web", powerState="PoweredOn", biosUUID="4200-1", instanceUUID="5000-1"))
+    store.create(SNAPSHOT, "ns", _snapshot("snap-1", "web", memory=False))
+    assert controllers.run_once(10.0) == 11.0  # the power timer first, then the snapshot's at 13
+    assert _status(store, SNAPSHOT, "snap-1") == {}
+    assert controllers.run_once(11.0) == 13.0
+    assert _status(store, SNAPSHOT, "snap-1") == {}
+    controllers.run_once(13.0)
+    status = _status(store, SNAPSHOT, "snap-1")
+    assert status["uniqueID"] == "snapshot-1" and status["powerState"] == "PoweredOn"
+    for ctype in ("VirtualMachineSnapshotCSISynced", "VirtualMachineSnapshotCreated", "VirtualMachineSnapshotReady"):
+        assert _conditions(store, SNAPSHOT, "snap-1")[ctype] == {
+            "type": ctype, "status": "True", "reason": "True", "message": "", "lastTransitionTime": ctl.rfc3339(13.0)}
+    assert _status(store, VM, "web")["currentSnapshot"] == {"type": "Managed", "name": "snap-1"}
+    rv = store.get(SNAPSHOT, "ns", "snap-1")["metadata"]["resourceVersion"]
+    controllers.run_once(20.0)
+    assert store.get(SNAPSHOT, "ns", "snap-1")["metadata"]["resourceVersion"] == rv  # done: left alone
+
+    store.create(SNAPSHOT, "ns", _snapshot("snap-2", vmRef={"name": "web"}))  # vmRef also names the VM
+    controllers.run_once(21.0)
+    controllers.run_once(24.0)
+    assert _status(store, SNAPSHOT, "snap-2")["uniqueID"] == "snapshot-2"
+    assert _status(store, VM, "web")["currentSnapshot"]["name"] == "snap-2"
+    store.delete(SNAPSHOT, "ns", "snap-2")
+    controllers.run_once(25.0)
+    assert "currentSnapshot" not in _status(store, VM, "web")
+    events = [e["reason"] for e in store.list(EVENT, namespace="ns")[0]]
+    assert events.count("SnapshotReady") == 2
+
+
+def test_snapshot_of_a_missing_vm_is_not_ready_until_the_vm_appears(lab):
+    controllers, store = lab
+    controllers.knobs.update({"snapshot_delay_seconds": 1.0})
+    store.create(SNAPSHOT, "ns", _snapshot("orphan", "db"))
+    store.create(SNAPSHOT, "ns", _snapshot("nameless"))
+    store.create(VM, "other", _vm("db"))  # another namespace does not count
+    controllers.run_once(0.0)
+    ready = _conditions(store, SNAPSHOT, "orphan")["VirtualMachineSnapshotReady"]
+    assert (ready["status"], ready["reason"]) == ("False", "VMNotFound")
+    assert "db" in ready["message"] and "uniqueID" not in _status(store, SNAPSHOT, "orphan")
+    assert _conditions(store, SNAPSHOT, "nameless")["VirtualMachineSnapshotReady"]["reason"] == "VMNotFound"
+    rv = store.get(SNAPSHOT, "ns", "orphan")["metadata"]["resourceVersion"]
+    controllers.run_once(5.0)
+    assert store.get(SNAPSHOT, "ns", "orphan")["metadata"]["resourceVersion"] == rv  # no rewrite while missing
+    store.create(VM, "ns", _vm("db", powerState="PoweredOff"))
+    assert controllers.run_once(6.0) == 7.0
+    controllers.run_once(7.0)
+    conditions = _conditions(store, SNAPSHOT, "orphan")
+    assert conditions["VirtualMachineSnapshotReady"]["status"] == "True"
+    assert conditions["VirtualMachineSnapshotReady"]["lastTransitionTime"] == ctl.rfc3339(7.0)
+    assert _status(store, SNAPSHOT, "orphan")["powerState"] == "PoweredOff"
+
+
+def test_snapshot_waits_while_its_vm_is_paused(lab):
+    controllers, store = lab
+    controllers.knobs.update({"snapshot_delay_seconds": 0})
+    store.create(VM, "ns", _vm("web", {"vmoperator.vmware.com/paused": ""}))
+    store.create(SNAPSHOT, "ns", _snapshot("snap", "web"))
+    controllers.run_once(0.0)
+    assert _status(store, SNAPSHOT, "snap") == {}
+    store.mutate(VM, "ns", "web", lambda o: o["metadata"]["annotations"].clear())
+    controllers.run_once(1.0)
+    assert _status(store, SNAPSHOT, "snap")["uniqueID"] == "snapshot-1"
+
+
+def test_unique_id_follows_the_vsphere_vm_when_the_spec_changes(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", biosUUID="4200-1", instanceUUID="5000-1"))
+    controllers.run_once(0.0)
+    assert _status(store, VM, "web")["uniqueID"] == "vm-42"
+    controllers.vsphere.vms["5000-1"] = ["vm-77", "poweredOff"]  # a vendor put the VM back in place
+    controllers.run_once(1.0)
+    assert _status(store, VM, "web")["uniqueID"] == "vm-42"  # nothing told VM Operator yet
+    store.mutate(VM, "ns", "web", lambda o: o["spec"].update({"className": "best-effort-large"}))  # a restore
+    controllers.run_once(2.0)
+    assert _status(store, VM, "web")["uniqueID"] == "vm-77"

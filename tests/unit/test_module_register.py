@@ -158,16 +158,40 @@ class FakeVsphere:
 
 
 class FakeSupervisor:
-    def __init__(self, vms=(), exists=True):
+    """The namespace's VMs; its claims are those the VMs mount plus ``claims``; images and subnets as given
+    (None: the kinds are not served)."""
+
+    def __init__(self, vms=(), exists=True, claims=(), images=None, subnets=None):
         self.vms = {vm["metadata"]["name"]: vm for vm in vms}
         self.exists = exists
+        self.claims = list(claims)
+        self.images = images
+        self.subnets = subnets
         self.reads = []
+        self.calls = []
 
     def namespace_exists(self, namespace):
         return self.exists
 
     def list_vms(self, namespace):
+        self.calls.append(("list_vms", namespace))
         return list(self.vms.values())
+
+    def list_pvcs(self, namespace):
+        self.calls.append(("list_pvcs", namespace))
+        mounted = [claim for vm in self.vms.values() for _volume, claim in module_under_test.volume_claims(vm)]
+        return [{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": namespace}}
+                for name in sorted(set(mounted + self.claims))]
+
+    def image_exists(self, namespace, name):
+        self.calls.append(("image_exists", name))
+        if isinstance(self.images, Exception):
+            raise self.images
+        return None if self.images is None else name in self.images
+
+    def subnet_names(self, namespace):
+        self.calls.append(("subnet_names", namespace))
+        return self.subnets
 
     def get_vm(self, namespace, name):
         self.reads.append(name)
@@ -184,12 +208,13 @@ def params(**overrides):
 class Harness:
     """One Registration run against the fakes; registering creates the CR as WCP would."""
 
-    def __init__(self, monkeypatch, records, crs=(), version="9.0.0", outcomes=None, refuse=None, polls=3):
+    def __init__(self, monkeypatch, records, crs=(), version="9.0.0", outcomes=None, refuse=None, polls=3,
+                 supervisor=None):
         self.events = []
         self.records = records
         self.rest = FakeRest(version, outcomes, polls, refuse)
         self.vsphere = FakeVsphere(records, self.events)
-        self.supervisor = FakeSupervisor(crs)
+        self.supervisor = supervisor or FakeSupervisor(crs)
         self.scan_params = []
         self.rest.on_register = self._registered
         by_moid = {rec["moid"]: rec for rec in records}
@@ -207,7 +232,9 @@ class Harness:
             self.supervisor.vms[rec["vm_service_name"]] = restored_cr(rec)
 
     def run(self, check_mode=False, **overrides):
-        registration = Registration(params(**overrides), check_mode, self.vsphere, self.rest, self.supervisor)
+        self.warnings = []
+        registration = Registration(params(**overrides), check_mode, self.vsphere, self.rest, self.supervisor,
+                                    self.warnings.append)
         return registration.run()
 
 
@@ -623,3 +650,106 @@ def test_wait_for_task_raises_the_fault_and_times_out_with_a_code():
     with pytest.raises(VmServiceRestoreError) as info:
         _vsphere_client().wait_for_task(FakeTask(["running"]), timeout=5, sleep=clock.sleep, clock=clock)
     assert info.value.code == "WAIT_TIMEOUT"
+
+
+# --- issue 5: facts for disk-only, failover and network override ----------------------------------------
+
+OTHER_VCENTER = "0b9a6f3e-1111-4222-8333-944455556666"
+
+
+def test_claims_are_listed_once_and_no_image_or_subnet_lookup_without_failover_or_override(monkeypatch):
+    harness = Harness(monkeypatch, [record("web", 1), record("db", 2)])
+    harness.run(check_mode=True)
+    assert harness.supervisor.calls == [("list_vms", NS), ("list_pvcs", NS)]
+
+
+def test_a_missing_namespace_leaves_the_claims_unknown(monkeypatch):
+    harness = Harness(monkeypatch, [record("web", 1)], supervisor=FakeSupervisor(exists=False))
+    outcome = harness.run(check_mode=True)
+    assert harness.supervisor.calls == []
+    assert outcome["results"][0]["plan"]["missing_disks"] is None
+
+
+def test_plan_carries_missing_disks_of_a_disk_only_restore(monkeypatch):
+    web = record("web", 1, pvcs=(("data-vol", "web-data"), ("logs-vol", "web-logs")))
+    cr = restored_cr(web, claims={"data-vol": "restored-a1b2c3"})
+    cr["spec"]["volumes"] = [volume for volume in cr["spec"]["volumes"] if volume["name"] == "data-vol"]
+    harness = Harness(monkeypatch, [web], crs=[cr])
+    outcome = harness.run(check_mode=True)
+    result = outcome["results"][0]
+    assert result["restore_type"] == "disk_only" and result["status"] == "would_register"
+    assert [disk["pvc_name"] for disk in result["plan"]["missing_disks"]] == ["web-logs"]
+    assert set(("missing_disks", "failover_changes", "network_override")) <= set(result["plan"])
+    assert result["plan"]["failover_changes"] is None and result["plan"]["network_override"] is None
+
+
+def test_every_disk_attached_is_already_restored(monkeypatch):
+    web = record("web", 1, pvcs=(("data-vol", "web-data"), ("logs-vol", "web-logs")))
+    harness = Harness(monkeypatch, [web], crs=[restored_cr(web)])
+    outcome = harness.run()
+    assert outcome["results"][0]["status"] == "already_restored"
+    assert outcome["results"][0]["plan"]["missing_disks"] == []
+    assert not outcome["changed"] and harness.rest.posts == []
+
+
+def test_failover_images_are_looked_up_once_per_distinct_image(monkeypatch):
+    monkeypatch.setattr(FakeVsphere, "instance_uuid", OTHER_VCENTER)
+    supervisor = FakeSupervisor(images=["some-other-image"])
+    harness = Harness(monkeypatch, [record("web", 1), record("db", 2)], supervisor=supervisor)
+    outcome = harness.run(check_mode=True)
+    assert [call for call in supervisor.calls if call[0] == "image_exists"] == [("image_exists", "vmi-0a1b2c3d4e5f67890")]
+    for result in outcome["results"]:
+        assert result["failover"] is True
+        changes = result["plan"]["failover_changes"]
+        assert changes["image"] == "vmi-0a1b2c3d4e5f67890" and changes["image_exists"] is False
+        assert changes["day2_blocked"]
+        assert "FAILOVER_IMAGE_MISSING" in [warning["code"] for warning in result["plan"]["warnings"]]
+
+
+def test_an_image_that_exists_and_an_unserved_image_api(monkeypatch):
+    monkeypatch.setattr(FakeVsphere, "instance_uuid", OTHER_VCENTER)
+    harness = Harness(monkeypatch, [record("web", 1)],
+                      supervisor=FakeSupervisor(images=["vmi-0a1b2c3d4e5f67890"]))
+    assert harness.run(check_mode=True)["results"][0]["plan"]["failover_changes"]["image_exists"] is True
+    harness = Harness(monkeypatch, [record("web", 1)], supervisor=FakeSupervisor(images=None))
+    assert harness.run(check_mode=True)["results"][0]["plan"]["failover_changes"]["image_exists"] is None
+
+
+def test_an_image_lookup_that_is_not_allowed_is_unknown_with_a_warning(monkeypatch):
+    monkeypatch.setattr(FakeVsphere, "instance_uuid", OTHER_VCENTER)
+    denied = VmServiceRestoreError("clustervirtualmachineimages is forbidden", code="PERMISSION_DENIED")
+    harness = Harness(monkeypatch, [record("web", 1)], supervisor=FakeSupervisor(images=denied))
+    outcome = harness.run(check_mode=True)
+    assert outcome["results"][0]["plan"]["failover_changes"]["image_exists"] is None
+    assert "PERMISSION_DENIED" in harness.warnings[0]
+
+
+def test_other_lookup_errors_fail_the_module(monkeypatch):
+    monkeypatch.setattr(FakeVsphere, "instance_uuid", OTHER_VCENTER)
+    harness = Harness(monkeypatch, [record("web", 1)],
+                      supervisor=FakeSupervisor(images=ApiAccessError("unreachable", code="API_ACCESS")))
+    with pytest.raises(ApiAccessError):
+        harness.run(check_mode=True)
+
+
+def test_subnets_are_listed_once_when_an_override_is_asked(monkeypatch):
+    supervisor = FakeSupervisor(subnets={"Subnet": ["subnet-dr-a"], "SubnetSet": []})
+    harness = Harness(monkeypatch, [record("web", 1), record("db", 2)], supervisor=supervisor)
+    override = [{"from": {"type": "SUBNETSET", "name": ""}, "to": {"type": "SUBNET", "name": "subnet-dr-b"}}]
+    outcome = harness.run(check_mode=True, vms=[{"name": "web", "network_override": override, "mode": "auto"},
+                                                {"name": "db", "network_override": None, "mode": "auto"}])
+    assert [call for call in supervisor.calls if call[0] == "subnet_names"] == [("subnet_names", NS)]
+    web, db = outcome["results"]
+    assert web["plan"]["network_override"]["missing_targets"] == [{"type": "SUBNET", "name": "subnet-dr-b"}]
+    assert web["status"] == "blocked" and web["error_code"] == "NETWORK_OVERRIDE_TARGET_MISSING"
+    assert db["plan"]["network_override"] is None and db["status"] == "would_register"
+
+
+def test_facts_carry_the_image_only_for_a_failover():
+    rec = record("web", 1)
+    base = {"supervisor_version": "9.0.0", "vcenter_instance_uuid": OTHER_VCENTER, "existing_claims": [],
+            "subnets": None, "image_exists_by_name": {"vmi-0a1b2c3d4e5f67890": False}}
+    assert facts_for(rec, base, [], {"network_override": None})["image_exists"] is False
+    same_vcenter = dict(base, vcenter_instance_uuid=FakeVsphere.instance_uuid)
+    facts = facts_for(rec, same_vcenter, [], {"network_override": None})
+    assert facts["image_exists"] is None and "image_exists_by_name" not in facts

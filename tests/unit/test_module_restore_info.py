@@ -87,7 +87,7 @@ def bios(index):
 
 
 def backup(name, namespace=NS, annotations=None):
-    return extra_config(vm=vm_resource(namespace, name, annotations=annotations))
+    return extra_config(vm=vm_resource(namespace, name, annotations=annotations, pvcs=(("data-vol", name + "-data"),)))
 
 
 class FakeVsphere:
@@ -139,6 +139,10 @@ class FakeSupervisor:
     vms = []
     namespaces = (NS,)
     instances = []
+    claims = ()          # extra claims of the namespace (those the VMs mount are always there)
+    images = None        # image names that exist; None: the image kinds are not served
+    image_errors = []    # raised by image_exists
+    subnets = None
 
     def __init__(self, kube_params):
         self.kube_params = kube_params
@@ -162,12 +166,30 @@ class FakeSupervisor:
         self.calls.append(("list_vms", namespace))
         return [vm for vm in FakeSupervisor.vms if vm["metadata"]["namespace"] == namespace]
 
+    def list_pvcs(self, namespace):
+        self.calls.append(("list_pvcs", namespace))
+        mounted = [volume["persistentVolumeClaim"]["claimName"] for vm in FakeSupervisor.vms
+                   if vm["metadata"]["namespace"] == namespace
+                   for volume in vm["spec"].get("volumes") or () if volume.get("persistentVolumeClaim")]
+        return [{"metadata": {"name": name, "namespace": namespace}}
+                for name in sorted(set(mounted) | set(FakeSupervisor.claims))]
+
+    def image_exists(self, namespace, name):
+        self.calls.append(("image_exists", name))
+        if FakeSupervisor.image_errors:
+            raise FakeSupervisor.image_errors[0]
+        return None if FakeSupervisor.images is None else name in FakeSupervisor.images
+
+    def subnet_names(self, namespace):
+        self.calls.append(("subnet_names", namespace))
+        return FakeSupervisor.subnets
+
     def get_vm(self, namespace, name):
         raise AssertionError("no per-VM Supervisor round trip expected (get_vm %s/%s)" % (namespace, name))
 
 
-def supervisor_vm(name, backup_version=None, annotations=None, bios_uuid=None, namespace=NS):
-    vm = vm_resource(namespace, name)
+def supervisor_vm(name, backup_version=None, annotations=None, bios_uuid=None, namespace=NS, pvcs=None):
+    vm = vm_resource(namespace, name, pvcs=(("data-vol", name + "-data"),) if pvcs is None else pvcs)
     vm["metadata"]["annotations"].pop(GROUP + "/backup-version")
     if backup_version:
         vm["metadata"]["annotations"][GROUP + "/backup-version"] = backup_version
@@ -197,7 +219,7 @@ def inventory():
 def supervisor_vms():
     return [
         supervisor_vm("inplace", backup_version=NEWER, bios_uuid=bios(2)),
-        supervisor_vm("disks", backup_version=OLDER, bios_uuid=bios(3)),
+        supervisor_vm("disks", backup_version=OLDER, bios_uuid=bios(3), pvcs=()),  # its disk is not attached
         supervisor_vm("done", backup_version=BACKUP_VERSION, bios_uuid=bios(4)),
     ]
 
@@ -214,6 +236,10 @@ def world(monkeypatch):
     monkeypatch.setattr(FakeSupervisor, "vms", supervisor_vms())
     monkeypatch.setattr(FakeSupervisor, "namespaces", (NS,))
     monkeypatch.setattr(FakeSupervisor, "instances", [])
+    monkeypatch.setattr(FakeSupervisor, "claims", ())
+    monkeypatch.setattr(FakeSupervisor, "images", None)
+    monkeypatch.setattr(FakeSupervisor, "image_errors", [])
+    monkeypatch.setattr(FakeSupervisor, "subnets", None)
     return vsphere
 
 
@@ -279,7 +305,7 @@ def test_one_inventory_scan_and_one_vm_list_however_many_vms(world):
     module_under_test.run(FakeModule())
     assert world.scans == 1
     (supervisor,) = FakeSupervisor.instances
-    assert supervisor.calls == [("namespace_exists", NS), ("list_vms", NS)]
+    assert supervisor.calls == [("namespace_exists", NS), ("list_vms", NS), ("list_pvcs", NS)]
     assert supervisor.closed
     assert supervisor.kube_params == {"kubeconfig": None, "context": None, "host": "https://supervisor:6443",
                                       "api_key": "token", "ssl_ca_cert": None, "verify_ssl": True}
@@ -387,6 +413,78 @@ def test_vcenter_errors_fail_the_module_with_a_code(monkeypatch):
     with pytest.raises(SystemExit):
         run_module(module, module_under_test.run)
     assert module.failure["error_code"] == "API_ACCESS"
+
+
+# --- issue 5: claims, failover images, subnets ------------------------------------------------
+
+OTHER_VCENTER = "0b9a6f3e-1111-4222-8333-944455556666"
+
+
+def test_disk_only_plan_names_the_missing_disks(world):
+    plans = plans_by_vm(module_under_test.run(FakeModule()))
+    assert [disk["pvc_name"] for disk in plans["disks"]["missing_disks"]] == ["disks-data"]
+    assert plans["done"]["missing_disks"] == []
+    assert plans["fresh"]["failover_changes"] is None and plans["fresh"]["network_override"] is None
+
+
+def test_a_disk_only_restore_with_every_disk_attached_changes_nothing(world):
+    FakeSupervisor.claims = ("disks-data",)  # the claim exists (not attached through the CR)
+    plan = plans_by_vm(module_under_test.run(FakeModule(names=["disks"])))["disks"]
+    assert plan["restore_type"] == "already_restored" and plan["missing_disks"] == []
+
+
+def test_missing_namespace_leaves_claims_images_and_subnets_unknown(world, monkeypatch):
+    monkeypatch.setattr(FakeVsphere, "instance_uuid", OTHER_VCENTER)
+    FakeSupervisor.namespaces = ()
+    override = [{"from": {"type": "SUBNETSET", "name": ""}, "to": {"type": "SUBNET", "name": "dr"}}]
+    result = module_under_test.run(FakeModule(network_override=override))
+    assert all(plan["missing_disks"] is None for plan in result["plans"])
+    assert FakeSupervisor.instances[0].calls == [("namespace_exists", NS)]
+
+
+def test_failover_images_are_looked_up_once_per_distinct_image(world, monkeypatch):
+    monkeypatch.setattr(FakeVsphere, "instance_uuid", OTHER_VCENTER)
+    FakeSupervisor.images = ()
+    plans = plans_by_vm(module_under_test.run(FakeModule()))
+    calls = FakeSupervisor.instances[0].calls
+    assert [call for call in calls if call[0] == "image_exists"] == [("image_exists", "vmi-0a1b2c3d4e5f67890")]
+    changes = plans["fresh"]["failover_changes"]
+    assert changes == {"image": "vmi-0a1b2c3d4e5f67890", "image_exists": False, "day2_blocked": changes["day2_blocked"]}
+    assert changes["day2_blocked"]
+    assert "FAILOVER_IMAGE_MISSING" in [warning["code"] for warning in plans["fresh"]["warnings"]]
+
+
+def test_no_image_lookup_without_a_failover(world):
+    FakeSupervisor.images = ()
+    module_under_test.run(FakeModule())
+    assert not [call for call in FakeSupervisor.instances[0].calls if call[0] == "image_exists"]
+
+
+def test_an_image_lookup_that_is_not_allowed_is_unknown_with_a_warning(world, monkeypatch):
+    monkeypatch.setattr(FakeVsphere, "instance_uuid", OTHER_VCENTER)
+    FakeSupervisor.image_errors = [AuthenticationError("forbidden", code="PERMISSION_DENIED")]
+    module = FakeModule(names=["fresh"])
+    plan = plans_by_vm(module_under_test.run(module))["fresh"]
+    assert plan["failover_changes"]["image_exists"] is None
+    assert any("PERMISSION_DENIED" in warning for warning in module.warnings)
+
+
+def test_subnets_are_listed_once_only_with_an_override(world):
+    FakeSupervisor.subnets = {"Subnet": ["dr"], "SubnetSet": []}
+    module_under_test.run(FakeModule())
+    assert not [call for call in FakeSupervisor.instances[0].calls if call[0] == "subnet_names"]
+    override = [{"from": {"type": "SUBNETSET", "name": ""}, "to": {"type": "SUBNET", "name": "dr-missing"}}]
+    plans = plans_by_vm(module_under_test.run(FakeModule(network_override=override)))
+    assert [call for call in FakeSupervisor.instances[1].calls if call[0] == "subnet_names"] == [("subnet_names", NS)]
+    plan = plans["fresh"]
+    assert plan["network_override"]["mappings"] == [{"current_subnet": {"type": "SUBNETSET", "name": ""},
+                                                     "new_subnet": {"type": "SUBNET", "name": "dr-missing"}}]
+    assert "NETWORK_OVERRIDE_TARGET_MISSING" in [blocker["code"] for blocker in plan["blockers"]]
+
+
+def test_documented_plan_keys_include_the_issue_5_keys():
+    documented = yaml.safe_load(module_under_test.RETURN)["plans"]["contains"]
+    assert {"missing_disks", "failover_changes", "network_override"} <= set(documented)
 
 
 # --- the module as Ansible runs it ---------------------------------------------------------

@@ -1,5 +1,14 @@
-"""Pure helpers of vmservice_vm: what it patches, waits for and reports."""
+"""vmservice_vm: its pure helpers (what it patches, waits for and reports), and run() with a fake Supervisor
+(state=absent, the destructive guards, the power timeout)."""
 
+import copy
+
+import pytest
+import yaml
+
+from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
+from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import ConflictError
 from ansible_collections.vmservice.restore.plugins.modules import vmservice_vm as module_under_test
 
 G = "vmoperator.vmware.com"
@@ -66,3 +75,245 @@ def test_bootstrap_references_find_secret_selectors_and_raw_configmaps():
     references = module_under_test.bootstrap_references(vm)
     assert [(ref["name"], ref["kinds"]) for ref in references] == [
         ("key", ("Secret",)), ("web-1-userdata", ("Secret", "ConfigMap"))]
+
+
+# --- the task with a fake Supervisor -------------------------------------------------------------
+
+def params(**overrides):
+    values = dict.fromkeys(("kubeconfig", "context", "host", "api_key", "ssl_ca_cert", "keep_vsphere_vm",
+                            "power_state"))
+    values.update(verify_ssl=True, namespace="shop", name="web-1", state="present", allow_destructive=False,
+                  wait_for=[], unpause=True, wait=True, timeout=5, poll_interval=0.01)
+    values.update(overrides)
+    return values
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **overrides):
+        self.params = params(**overrides)
+        self.check_mode = check_mode
+        self.warnings = []
+        self.exit = None
+        self.failure = None
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def exit_json(self, **result):
+        self.exit = result
+
+    def fail_json(self, **result):
+        self.failure = result
+        raise SystemExit(1)
+
+
+class FakeClient:
+    """One VirtualMachine. ``linger`` polls after a delete it is still there; ``conflicts`` 409s first;
+    ``powers`` whether VM Operator reports the spec's power state."""
+
+    def __init__(self, vm=None, linger=0, conflicts=0, powers=True):
+        self.vm = copy.deepcopy(vm)
+        self.linger = linger
+        self.conflicts = conflicts
+        self.powers = powers
+        self.calls = []
+        self.deleting = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        pass
+
+    def get_vm(self, namespace, name):
+        self.calls.append(("get_vm", name))
+        if self.deleting:
+            if self.linger <= 0:
+                self.vm, self.deleting = None, False
+            self.linger -= 1
+        return copy.deepcopy(self.vm)
+
+    def delete_vm(self, namespace, name, dry_run=False, preconditions=None):
+        self.calls.append(("delete_vm", name, dry_run, preconditions))
+        if self.conflicts:
+            self.conflicts -= 1
+            self.vm["metadata"]["resourceVersion"] = str(int(self.vm["metadata"]["resourceVersion"]) + 1)
+            raise ConflictError("Precondition failed: the object has been modified")
+        if self.vm is None:
+            return None
+        if not dry_run:
+            self.deleting = True
+        return copy.deepcopy(self.vm)
+
+    def patch_vm(self, namespace, name, patch, dry_run=False):
+        self.calls.append(("patch_vm", name, dry_run))
+        vm = copy.deepcopy(self.vm)
+        vm["spec"].update(patch.get("spec") or {})
+        if not dry_run:
+            self.vm = vm
+            if self.powers:
+                self.vm["status"]["powerState"] = vm["spec"].get("powerState")
+        return vm
+
+
+def restored(unique_id="vm-1001", **spec):
+    vm = _vm(annotations={G + "/restored-vm": ""}, spec=dict({"powerState": "PoweredOn", "className": "small"}, **spec),
+             status={"powerState": "PoweredOn", "uniqueID": unique_id} if unique_id else {"powerState": "PoweredOn"})
+    vm["metadata"].update(resourceVersion="10", generation=2, creationTimestamp="2026-01-01T00:00:00Z",
+                          managedFields=[{"manager": "vmop"}])
+    return vm
+
+
+def run(module, client, monkeypatch):
+    monkeypatch.setattr(module_under_test, "SupervisorClient", lambda kube_params: client)
+    return module_under_test.run(module)
+
+
+def test_argument_spec_and_documentation_agree():
+    documented = yaml.safe_load(module_under_test.DOCUMENTATION)["options"]
+    spec = module_under_test.argument_spec()
+    own = {"namespace", "name", "state", "allow_destructive", "keep_vsphere_vm", "wait_for", "unpause",
+           "power_state", "wait", "timeout", "poll_interval"}
+    assert set(documented) == own
+    for name in own:
+        assert documented[name].get("default") == spec[name].get("default"), name
+        assert documented[name].get("choices") == spec[name].get("choices"), name
+        assert documented[name]["type"] == spec[name]["type"], name
+    assert spec["state"]["default"] == "present" and spec["allow_destructive"]["default"] is False
+
+
+def test_absent_without_allow_destructive_fails_before_any_call(monkeypatch):
+    def no_client(kube_params):
+        raise AssertionError("no Supervisor call expected")
+    monkeypatch.setattr(module_under_test, "SupervisorClient", no_client)
+    for check_mode in (False, True):
+        module = FakeModule(check_mode=check_mode, state="absent")
+        with pytest.raises(SystemExit):
+            run_module(module, module_under_test.run)
+        assert module.failure["error_code"] == "DESTRUCTIVE_NOT_ALLOWED"
+        assert "allow_destructive" in module.failure["remediation"]
+
+
+def test_absent_deletes_exactly_what_was_checked_and_waits_until_gone(monkeypatch):
+    client = FakeClient(restored(), linger=3)
+    result = run(FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-2002"), client, monkeypatch)
+    assert result["changed"] is True
+    deletes = [call for call in client.calls if call[0] == "delete_vm"]
+    assert deletes == [("delete_vm", "web-1", False, {"uid": "u-1", "resourceVersion": "10"})]
+    assert len([call for call in client.calls if call[0] == "get_vm"]) == 1 + 4  # check, then polls until gone
+    deleted = result["deleted"]
+    assert "status" not in deleted and "managedFields" not in deleted["metadata"]
+    assert not set(("uid", "resourceVersion", "generation", "creationTimestamp")) & set(deleted["metadata"])
+    assert deleted["spec"]["className"] == "small" and deleted["metadata"]["annotations"] == {G + "/restored-vm": ""}
+    assert result["vsphere_vm"] == "vm-1001"
+    assert result["diff"] == {"before": deleted, "after": {}}
+    assert result["waits"][0]["satisfied"] and result["waits"][0]["expected"] == "absent"
+
+
+def test_absent_again_changes_nothing(monkeypatch):
+    client = FakeClient(None)
+    result = run(FakeModule(state="absent", allow_destructive=True), client, monkeypatch)
+    assert result["changed"] is False and result["deleted"] is None
+    assert [call[0] for call in client.calls] == ["get_vm"]
+
+
+def test_absent_in_check_mode_is_a_dry_run_delete_and_waits_for_nothing(monkeypatch):
+    client = FakeClient(restored())
+    result = run(FakeModule(check_mode=True, state="absent", allow_destructive=True), client, monkeypatch)
+    assert result["changed"] is True and result["deleted"]["metadata"]["name"] == "web-1"
+    assert [call[:3] for call in client.calls] == [("get_vm", "web-1"), ("delete_vm", "web-1", True)]
+    assert client.vm is not None
+
+
+def test_keep_vsphere_vm_refuses_to_delete_the_restored_vm(monkeypatch):
+    client = FakeClient(restored(unique_id="vm-1001"))
+    module = FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-1001")
+    monkeypatch.setattr(module_under_test, "SupervisorClient", lambda kube_params: client)
+    with pytest.raises(SystemExit):
+        run_module(module, module_under_test.run)
+    assert module.failure["error_code"] == "DESTRUCTIVE_WOULD_DELETE_RESTORED_VM"
+    assert "vm-1001" in module.failure["msg"] and module.failure["remediation"]
+    assert not [call for call in client.calls if call[0] == "delete_vm"]
+
+
+def test_keep_vsphere_vm_without_a_unique_id_warns_and_deletes(monkeypatch):
+    client = FakeClient(restored(unique_id=None))
+    module = FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-1001")
+    result = run(module, client, monkeypatch)
+    assert result["changed"] and result["vsphere_vm"] is None
+    assert "status.uniqueID" in module.warnings[0]
+
+
+def test_a_change_between_the_check_and_the_delete_is_checked_again(monkeypatch):
+    client = FakeClient(restored(), conflicts=2)
+    result = run(FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-2002"), client, monkeypatch)
+    assert result["changed"]
+    versions = [call[3]["resourceVersion"] for call in client.calls if call[0] == "delete_vm"]
+    assert versions == ["10", "11", "12"]
+
+
+def test_conflicts_that_persist_fail_coded(monkeypatch):
+    client = FakeClient(restored(), conflicts=99)
+    with pytest.raises(ConflictError):
+        run(FakeModule(state="absent", allow_destructive=True), client, monkeypatch)
+    assert len([call for call in client.calls if call[0] == "delete_vm"]) == module_under_test.DELETE_ATTEMPTS
+
+
+def test_a_delete_that_does_not_finish_is_a_coded_timeout_that_says_it_changed(monkeypatch):
+    client = FakeClient(restored(), linger=10 ** 6)
+    module = FakeModule(state="absent", allow_destructive=True, timeout=0)
+    monkeypatch.setattr(module_under_test, "SupervisorClient", lambda kube_params: client)
+    with pytest.raises(SystemExit):
+        run_module(module, module_under_test.run)
+    assert module.failure["error_code"] == "WAIT_TIMEOUT" and module.failure["changed"] is True
+    assert "finalizer" in module.failure["remediation"]
+    assert module.failure["details"]["expected"] == "absent"
+
+
+def test_power_state_does_not_apply_to_absent(monkeypatch):
+    with pytest.raises(VmServiceRestoreError) as raised:
+        run(FakeModule(state="absent", allow_destructive=True, power_state="PoweredOff"), FakeClient(restored()),
+            monkeypatch)
+    assert raised.value.code == "INVALID_INPUT"
+
+
+def test_destructive_options_with_present_are_ignored_with_a_warning(monkeypatch):
+    module = FakeModule(allow_destructive=True)
+    result = run(module, FakeClient(restored()), monkeypatch)
+    assert result["changed"] is False and "state=absent" in module.warnings[0]
+
+
+def test_a_power_off_that_is_not_reported_in_time_is_power_timeout_and_rerunnable(monkeypatch):
+    client = FakeClient(restored(), powers=False)
+    module = FakeModule(power_state="PoweredOff", timeout=0)
+    monkeypatch.setattr(module_under_test, "SupervisorClient", lambda kube_params: client)
+    with pytest.raises(SystemExit):
+        run_module(module, module_under_test.run)
+    failure = module.failure
+    assert failure["error_code"] == "POWER_TIMEOUT" and failure["changed"] is True
+    assert failure["remediation"] and failure["details"]["expected"] == "status.powerState=PoweredOff"
+    assert "status.powerState=PoweredOn" in failure["details"]["last_seen"]
+    assert client.vm["spec"]["powerState"] == "PoweredOff"  # kept: a new run only waits
+    again = FakeModule(power_state="PoweredOff", timeout=0)
+    with pytest.raises(SystemExit):
+        run_module(again, module_under_test.run)
+    assert again.failure["error_code"] == "POWER_TIMEOUT" and again.failure["changed"] is False
+    assert [call for call in client.calls if call[0] == "patch_vm"] == [("patch_vm", "web-1", False)]
+    client.vm["status"]["powerState"] = "PoweredOff"  # the guest finally shut down
+    result = run(FakeModule(power_state="PoweredOff"), client, monkeypatch)
+    assert result["changed"] is False and result["vm"]["power_state"] == {"spec": "PoweredOff", "status": "PoweredOff"}
+
+
+def test_unique_id_and_refusal_helpers():
+    assert module_under_test.unique_id(restored("vm-7")) == "vm-7"
+    assert module_under_test.unique_id(restored(None)) is None and module_under_test.unique_id(None) is None
+    assert module_under_test.refuse_to_delete(restored("vm-7"), None) is None
+    assert module_under_test.refuse_to_delete(restored("vm-7"), "vm-8") is None
+    assert module_under_test.refuse_to_delete(restored("vm-7"), "vm-7").code == "DESTRUCTIVE_WOULD_DELETE_RESTORED_VM"
+    predicate = module_under_test.gone("u-1")
+    other = restored()
+    other["metadata"]["uid"] = "u-2"
+    assert predicate(None) and predicate(other) and not predicate(restored())
+    terminating = restored()
+    terminating["metadata"].update(deletionTimestamp="now", finalizers=["vmoperator.vmware.com/virtualmachine"])
+    assert predicate.observed(terminating) == "present, being deleted, finalizers: vmoperator.vmware.com/virtualmachine"

@@ -23,8 +23,12 @@ from ansible_collections.vmservice.restore.plugins.module_utils.planner import (
     RestoreType,
     capabilities,
     detect_restore_type,
+    missing_disks,
+    network_override_candidates,
     network_provider_of,
+    normalize_subnet_mappings,
     plan_restore,
+    subnet_matches,
     supervisor_release,
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
@@ -38,7 +42,8 @@ SNAPSHOT_REVERT = GROUP + "/snapshot-revert-in-progress"
 OLDER = str(int(BACKUP_VERSION) - 60000)
 NEWER = str(int(BACKUP_VERSION) + 60000)
 PLAN_KEYS = {"vm", "namespace", "moid", "bios_uuid", "backup_version", "restore_type", "detected_type", "failover",
-             "reasons", "blockers", "warnings", "prerequisites", "actions"}
+             "reasons", "blockers", "warnings", "prerequisites", "actions", "missing_disks", "failover_changes",
+             "network_override"}
 
 
 def record(vm=None, folder_namespace=NS, bios_peers=(), **extra_config_args):
@@ -418,6 +423,18 @@ def test_pre_existing_vm_with_an_older_annotation_on_8_0_u3_still_blocks():  # 7
     assert codes(plan) == ["ALREADY_EXISTS_ON_SUPERVISOR"]
 
 
+def test_already_exists_on_8_0_u3_is_fixable_with_allow_destructive():  # 7.2.2, issue 5
+    plan = plan_restore(record(backup_version=None), facts(version="8.0.3", existing_vm=cr(backup_version=None),
+                                                           existing_claims=["data-pvc"]))
+    assert plan["restore_type"] == RestoreType.BLOCKED
+    assert blocker(plan, "ALREADY_EXISTS_ON_SUPERVISOR")["fixable_with"] == "allow_destructive"
+    assert prerequisite(plan, "vm_absent") == {
+        "name": "vm_absent", "ok": False, "fixable_with": "allow_destructive",
+        "message": blocker(plan, "ALREADY_EXISTS_ON_SUPERVISOR")["message"]}
+    assert plan["actions"] == []  # deleting the VM is the caller's explicit step, never a plan action
+    assert prerequisite(plan_restore(record(), facts(version="8.0.3")), "vm_absent")["fixable_with"] is None
+
+
 def test_vm_outside_its_namespace_folder_is_blocked_but_fixable_with_fix_folder():  # 7.2.3
     plan = plan_restore(record(folder_namespace="Discovered virtual machine"), facts())
     assert plan["restore_type"] == RestoreType.BLOCKED
@@ -550,3 +567,323 @@ def test_plan_does_not_modify_its_inputs():
     before = copy.deepcopy((entry, given))
     plan_restore(entry, given, requested_mode=Mode.EXISTING)
     assert (entry, given) == before
+
+
+# --- issue 5: disk-only refinement (missing disks) ---------------------------------------------
+
+DISK = {"pvc_name": "data-pvc", "volume": "data-vol", "file_name": "[vsanDatastore] web-1/web-1_1.vmdk"}
+
+
+def two_disk_record():
+    backup = vm_resource(NS, NAME, pvcs=(("data-vol", "data-pvc"), ("logs-vol", "logs-pvc")))
+    return record(vm=backup)
+
+
+def test_disks_missing_after_the_same_backup_version_is_a_disk_only_restore():
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["other-pvc"]))
+    assert plan["restore_type"] == RestoreType.DISK_ONLY
+    assert plan["detected_type"] == RestoreType.DISK_ONLY
+    assert plan["missing_disks"] == [DISK]
+    assert codes(plan, "reasons") == ["BACKUP_NOT_OLDER_THAN_VM", "DISKS_MISSING"]
+    assert "data-pvc" in plan["reasons"][-1]["message"]
+    assert plan["actions"][0] == ("register 1 missing disk(s) of ns1/web-1 as restored-<hex> PVCs and add them to "
+                                  "its spec: data-pvc (volume data-vol, [vsanDatastore] web-1/web-1_1.vmdk)")
+    assert plan["actions"][-1] == "leave the VM PoweredOff"
+    assert plan["blockers"] == []
+
+
+def test_disks_missing_with_a_newer_backup_lists_only_the_detached_disks():
+    existing = cr(backup_version=OLDER, spec={"volumes": [
+        {"name": "data-vol", "persistentVolumeClaim": {"claimName": "restored-a1b2c3"}}]})
+    plan = plan_restore(two_disk_record(), facts(existing_vm=existing, existing_claims=["restored-a1b2c3"]))
+    assert plan["restore_type"] == RestoreType.DISK_ONLY
+    assert [disk["pvc_name"] for disk in plan["missing_disks"]] == ["logs-pvc"]
+    assert "DISKS_MISSING" in codes(plan, "reasons")
+    assert plan["actions"][0].startswith("register 1 missing disk(s) of ns1/web-1")
+
+
+def test_nothing_missing_with_the_same_version_and_mode_disk_only_is_already_restored():
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"]),
+                        requested_mode=Mode.DISK_ONLY)
+    assert plan["restore_type"] == RestoreType.ALREADY_RESTORED
+    assert plan["missing_disks"] == []
+    assert "NO_DISKS_MISSING" in codes(plan, "reasons")
+    assert plan["actions"] == [] and plan["blockers"] == []
+
+
+def test_nothing_missing_with_a_detected_disk_only_restore_is_already_restored():
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=OLDER), existing_claims=["data-pvc"]))
+    assert plan["restore_type"] == RestoreType.ALREADY_RESTORED
+    assert plan["detected_type"] == RestoreType.DISK_ONLY
+    assert codes(plan, "reasons") == ["BACKUP_NOT_OLDER_THAN_VM", "NO_DISKS_MISSING"]
+
+
+def test_a_disk_whose_volume_points_at_a_restored_claim_is_attached():
+    existing = cr(backup_version=OLDER, spec={"volumes": [
+        {"name": "data-vol", "persistentVolumeClaim": {"claimName": "restored-a1b2c3"}}]})
+    plan = plan_restore(record(), facts(existing_vm=existing, existing_claims=["restored-a1b2c3"]))
+    assert plan["missing_disks"] == []
+    assert plan["restore_type"] == RestoreType.ALREADY_RESTORED
+
+
+def test_a_volume_pointing_at_a_claim_that_is_gone_is_missing():
+    existing = cr(backup_version=OLDER, spec={"volumes": [
+        {"name": "data-vol", "persistentVolumeClaim": {"claimName": "restored-a1b2c3"}}]})
+    plan = plan_restore(record(), facts(existing_vm=existing, existing_claims=[]))
+    assert plan["missing_disks"] == [DISK]
+    assert plan["restore_type"] == RestoreType.DISK_ONLY
+
+
+def test_unknown_claims_keep_the_behaviour_of_before():
+    same = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=None))
+    assert (same["restore_type"], same["missing_disks"]) == (RestoreType.ALREADY_RESTORED, None)
+    assert "NO_DISKS_MISSING" not in codes(same, "reasons")
+    newer = plan_restore(record(), facts(existing_vm=cr(backup_version=OLDER)))
+    assert (newer["restore_type"], newer["missing_disks"]) == (RestoreType.DISK_ONLY, None)
+    assert newer["actions"][0].startswith("register the disks of ns1/web-1 that have no CNS volume")
+    forced = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION)), requested_mode=Mode.DISK_ONLY)
+    assert forced["restore_type"] == RestoreType.DISK_ONLY
+
+
+def test_missing_disks_only_refine_a_disk_only_restore():
+    new = plan_restore(record(), facts(existing_claims=[]))
+    assert (new["restore_type"], new["missing_disks"]) == (RestoreType.NEW, [DISK])
+    assert "DISKS_MISSING" not in codes(new, "reasons")
+    existing = plan_restore(record(), facts(existing_vm=cr(backup_version=NEWER), existing_claims=["data-pvc"]))
+    assert existing["restore_type"] == RestoreType.EXISTING
+
+
+def test_nothing_missing_on_8_0_u3_is_no_disk_only_restore():
+    plan = plan_restore(record(), facts(version="8.0.3", existing_vm=cr(backup_version=OLDER), existing_claims=["data-pvc"]))
+    assert plan["restore_type"] == RestoreType.BLOCKED
+    assert codes(plan) == ["ALREADY_EXISTS_ON_SUPERVISOR"]
+
+
+def test_nothing_missing_without_a_backup_version_still_reports_why_wcp_refuses():
+    plan = plan_restore(record(backup_version=None), facts(existing_vm=cr(backup_version=NEWER), existing_claims=["data-pvc"]))
+    assert codes(plan) == ["MISSING_BACKUP_VERSION"]
+
+
+def test_nothing_missing_with_corrupt_backup_data_is_blocked_not_already_restored():
+    entry = record(extra={"vmservice.namespacedName": "no-slash"})
+    plan = plan_restore(entry, facts(existing_vm=cr(backup_version=OLDER), existing_claims=["data-pvc"]))
+    assert codes(plan) == ["CORRUPT_DATA"]
+
+
+def test_missing_disks_reads_records_and_raw_pvc_disk_data():
+    entry = {"vm_resource": vm_resource(NS, NAME, pvcs=(("data-vol", "data-pvc"), ("logs-vol", "logs-pvc"))),
+             "pvc_disks": [{"PVCName": "data-pvc", "FileName": "[ds] a.vmdk"},
+                           {"pvc_name": "logs-pvc", "file_name": "[ds] b.vmdk"},
+                           {"PVCName": "scratch-pvc", "FileName": "[ds] c.vmdk"}, "junk", None]}
+    assert missing_disks(entry, None, ["data-pvc"]) == [
+        {"pvc_name": "logs-pvc", "volume": "logs-vol", "file_name": "[ds] b.vmdk"},
+        {"pvc_name": "scratch-pvc", "volume": None, "file_name": "[ds] c.vmdk"}]
+    assert missing_disks(entry, None, None) is None
+    assert missing_disks(entry, None, "junk") is None
+    assert missing_disks({}, None, []) == []
+    assert missing_disks({"vm_resource": "junk", "pvc_disks": None}, {"spec": []}, ["x", None]) == []
+
+
+# --- issue 5: failover changes -----------------------------------------------------------------
+
+IMAGE = "vmi-0a1b2c3d4e5f67890"
+
+
+@pytest.mark.parametrize("image_exists", [True, False, None])
+def test_failover_warns_about_the_image_volumes_and_validation(image_exists):
+    plan = plan_restore(record(), facts(vcenter_instance_uuid=OTHER_VCENTER, image_exists=image_exists))
+    assert plan["failover"] is True and plan["restore_type"] == RestoreType.NEW
+    expected = ["FAILOVER_IMAGE_CLEARED", "FAILOVER_VOLUMES", "FAILOVER_VALIDATION_RELAXED"]
+    if image_exists is False:
+        expected.insert(1, "FAILOVER_IMAGE_MISSING")
+    assert [code for code in codes(plan, "warnings") if code.startswith("FAILOVER")] == expected
+    assert IMAGE in next(item for item in plan["warnings"] if item["code"] == "FAILOVER_IMAGE_CLEARED")["message"]
+    assert plan["failover_changes"] == {"image": IMAGE, "image_exists": image_exists,
+                                        "day2_blocked": plan["failover_changes"]["day2_blocked"]}
+    assert bool(plan["failover_changes"]["day2_blocked"]) is (image_exists is False)
+
+
+def test_missing_image_lists_the_day2_operations_that_fail():
+    plan = plan_restore(record(), facts(vcenter_instance_uuid=OTHER_VCENTER, image_exists=False))
+    message = next(item for item in plan["warnings"] if item["code"] == "FAILOVER_IMAGE_MISSING")["message"]
+    for operation in ("resize", "class change", "upgrade", "redeploy", "recreate", "cloning"):
+        assert operation in message
+    assert plan["failover_changes"]["day2_blocked"] == [
+        "resize or VM class change", "image-based upgrade", "redeploy or recreate from the image",
+        "cloning from the VM's image"]
+
+
+def test_failover_actions_say_the_image_reference_is_cleared():
+    plan = plan_restore(record(), facts(vcenter_instance_uuid=OTHER_VCENTER))
+    assert ('clear the VM image reference %s: spec.image removed, spec.imageName set to "" (failover)' % IMAGE
+            in plan["actions"])
+    assert "reuse disks that already have a CNS volume (failover)" in plan["actions"]
+
+
+def test_failover_image_comes_from_spec_image_before_spec_image_name():
+    backup = backup_with()
+    backup["spec"]["image"] = {"kind": "ClusterVirtualMachineImage", "name": "vmi-cluster-ubuntu"}
+    plan = plan_restore(record(vm=backup), facts(vcenter_instance_uuid=OTHER_VCENTER))
+    assert plan["failover_changes"]["image"] == "vmi-cluster-ubuntu"
+
+
+def test_failover_without_an_image_still_warns_that_the_reference_is_cleared():
+    backup = backup_with()
+    del backup["spec"]["imageName"]
+    plan = plan_restore(record(vm=backup), facts(vcenter_instance_uuid=OTHER_VCENTER, image_exists=None))
+    assert plan["failover_changes"] == {"image": None, "image_exists": None, "day2_blocked": []}
+    assert "names no image" in next(item for item in plan["warnings"] if item["code"] == "FAILOVER_IMAGE_CLEARED")["message"]
+    assert any(action.startswith("clear the VM image reference and reuse disks") for action in plan["actions"])
+
+
+def test_no_failover_means_no_failover_changes():
+    plan = plan_restore(record(), facts(image_exists=False))
+    assert plan["failover_changes"] is None
+    assert not [code for code in codes(plan, "warnings") if code.startswith("FAILOVER")]
+
+
+# --- issue 5: network override candidates, no match, missing targets ---------------------------
+
+def backup_on(*networks):
+    """A backup whose interfaces eth0, eth1, ... use the given network references (None: no network key)."""
+    backup = backup_with()
+    backup["spec"]["network"] = {"interfaces": [
+        dict({"name": "eth%d" % index}, **({"network": network} if network is not None else {}))
+        for index, network in enumerate(networks)]}
+    return backup
+
+
+def mapping(from_type, from_name, to_type, to_name):
+    return {"current_subnet": {"type": from_type, "name": from_name}, "new_subnet": {"type": to_type, "name": to_name}}
+
+
+NSX = "crd.nsx.vmware.com/v1alpha1"
+
+
+def test_network_override_candidates_from_subnetset_subnet_and_default_interfaces():
+    backup = backup_on({"apiVersion": NSX, "kind": "SubnetSet", "name": "prod-set"},
+                       {"apiVersion": NSX, "kind": "Subnet", "name": "prod-a"},
+                       None,
+                       {"kind": "SubnetSet"},
+                       {"kind": "SubnetSet", "name": "default"},
+                       {"name": "vm-default"},
+                       {"kind": "Network", "name": "primary"})
+    assert network_override_candidates(backup) == [
+        {"type": "SUBNETSET", "name": "prod-set", "interface": "eth0"},
+        {"type": "SUBNET", "name": "prod-a", "interface": "eth1"},
+        {"type": "SUBNETSET", "name": "", "interface": "eth2"},
+        {"type": "SUBNETSET", "name": "", "interface": "eth3"},
+        {"type": "SUBNETSET", "name": "", "interface": "eth4"},
+        {"type": "SUBNETSET", "name": "", "interface": "eth5"}]
+    assert network_override_candidates(None) == []
+    assert network_override_candidates({"spec": {"network": {"interfaces": ["junk", {}]}}}) == [
+        {"type": "SUBNETSET", "name": "", "interface": "interface-0"}]
+
+
+@pytest.mark.parametrize("ref, subnet, expected", [
+    ({"kind": "Subnet", "name": "a"}, {"type": "SUBNET", "name": "a"}, True),
+    ({"kind": "Subnet", "name": "a"}, {"type": "SUBNET", "name": "b"}, False),
+    ({"kind": "SubnetSet", "name": "a"}, {"type": "SUBNET", "name": "a"}, False),
+    ({"kind": "SubnetSet", "name": "a"}, {"type": "SUBNETSET", "name": "a"}, True),
+    ({"name": "a"}, {"type": "SUBNETSET", "name": "a"}, True),
+    ({"kind": "Subnet", "name": "a"}, {"type": "SUBNETSET", "name": "a"}, False),
+    (None, {"type": "SUBNETSET", "name": ""}, True),
+    ({}, {"type": "SUBNETSET"}, True),
+    ({"kind": "SubnetSet", "name": "default"}, {"type": "SUBNETSET", "name": ""}, True),
+    ({"kind": "SubnetSet", "name": "vm-default"}, {"type": "SUBNETSET", "name": ""}, True),
+    ({"kind": "SubnetSet", "name": "prod"}, {"type": "SUBNETSET", "name": ""}, False),
+    ({"kind": "Subnet"}, {"type": "SUBNETSET", "name": ""}, False),
+    ({"kind": "Subnet", "name": "a"}, {"type": "VPC", "name": "a"}, False),
+    ({"kind": "Subnet", "name": "a"}, None, False),
+    ("junk", {"type": "SUBNETSET", "name": ""}, True),
+])
+def test_subnet_matches_follows_registervm(ref, subnet, expected):
+    assert subnet_matches(ref, subnet) is expected
+
+
+def test_subnet_mappings_are_read_in_both_shapes():
+    assert normalize_subnet_mappings(OVERRIDE) == [mapping("SUBNETSET", "", "SUBNET", "dr-subnet")]
+    assert normalize_subnet_mappings([mapping("SUBNET", "a", "SUBNET", "b"), "junk", {"from": "x"}]) == [
+        mapping("SUBNET", "a", "SUBNET", "b")]
+    assert normalize_subnet_mappings(None) == []
+
+
+def test_network_override_key_reports_candidates_and_mappings():
+    backup = backup_on({"kind": "Subnet", "name": "prod-a"})
+    mappings = [mapping("SUBNET", "prod-a", "SUBNET", "dr-a")]
+    plan = plan_restore(record(vm=backup), facts(network_override=mappings, subnets={"Subnet": ["dr-a"], "SubnetSet": []}))
+    assert plan["restore_type"] == RestoreType.NEW
+    assert plan["network_override"] == {
+        "candidates": [{"type": "SUBNET", "name": "prod-a", "interface": "eth0"}],
+        "mappings": mappings, "unmatched": [], "missing_targets": []}
+    assert prerequisite(plan, "network_override_targets")["ok"] is True
+    assert "re-point the interfaces on Subnet prod-a to Subnet dr-a (network override)" in plan["actions"]
+    assert plan_restore(record(), facts())["network_override"] is None
+
+
+def test_network_override_matching_no_interface_is_a_warning():
+    backup = backup_on({"kind": "Subnet", "name": "prod-a"})
+    mappings = [mapping("SUBNET", "prod-b", "SUBNET", "dr-b"), mapping("SUBNET", "prod-a", "SUBNET", "dr-a")]
+    plan = plan_restore(record(vm=backup), facts(network_override=mappings))
+    assert plan["restore_type"] == RestoreType.NEW
+    assert plan["network_override"]["unmatched"] == [mappings[0]]
+    warning = next(item for item in plan["warnings"] if item["code"] == "NETWORK_OVERRIDE_NO_MATCH")
+    assert "Subnet prod-b" in warning["message"] and "Subnet prod-a" in warning["message"]
+
+
+def test_network_override_default_subnetset_mapping_matches_an_interface_without_network_name():
+    plan = plan_restore(record(vm=backup_on({"kind": "SubnetSet"})), facts(network_override=OVERRIDE))
+    assert plan["network_override"]["unmatched"] == []
+    assert "NETWORK_OVERRIDE_NO_MATCH" not in codes(plan, "warnings")
+
+
+def test_network_override_to_a_subnet_the_namespace_lacks_blocks():
+    mappings = [mapping("SUBNETSET", "", "SUBNET", "dr-a"), mapping("SUBNETSET", "", "SUBNETSET", "dr-set")]
+    plan = plan_restore(record(vm=backup_on(None)), facts(network_override=mappings,
+                                                          subnets={"Subnet": ["other"], "SubnetSet": ["dr-set"]}))
+    assert plan["restore_type"] == RestoreType.BLOCKED
+    assert codes(plan) == ["NETWORK_OVERRIDE_TARGET_MISSING"]
+    assert "Subnet dr-a" in blocker(plan, "NETWORK_OVERRIDE_TARGET_MISSING")["message"]
+    assert blocker(plan, "NETWORK_OVERRIDE_TARGET_MISSING")["remediation"]
+    assert plan["network_override"]["missing_targets"] == [{"type": "SUBNET", "name": "dr-a"}]
+    assert prerequisite(plan, "network_override_targets")["ok"] is False
+
+
+def test_network_override_targets_are_not_checked_when_subnets_are_unknown():
+    mappings = [mapping("SUBNETSET", "", "SUBNET", "dr-a")]
+    plan = plan_restore(record(vm=backup_on(None)), facts(network_override=mappings, subnets=None))
+    assert plan["restore_type"] == RestoreType.NEW
+    assert plan["network_override"]["missing_targets"] == []
+    assert not any(item["name"] == "network_override_targets" for item in plan["prerequisites"])
+
+
+def test_network_override_to_the_default_subnetset_needs_no_target():
+    mappings = [mapping("SUBNET", "prod-a", "SUBNETSET", "")]
+    plan = plan_restore(record(vm=backup_on({"kind": "Subnet", "name": "prod-a"})),
+                        facts(network_override=mappings, subnets={"Subnet": [], "SubnetSet": []}))
+    assert plan["restore_type"] == RestoreType.NEW
+    assert plan["network_override"]["missing_targets"] == []
+
+
+def test_network_override_checks_stop_at_an_unsupported_override():
+    plan = plan_restore(record(vm=backup_on(None)), facts(version="8.0.3", network_override=OVERRIDE, subnets={}))
+    assert codes(plan) == ["NETWORK_OVERRIDE_UNSUPPORTED"]
+    assert plan["network_override"]["mappings"] == normalize_subnet_mappings(OVERRIDE)
+
+
+@pytest.mark.parametrize("code", ["DISKS_MISSING", "NO_DISKS_MISSING", "FAILOVER_IMAGE_CLEARED", "FAILOVER_IMAGE_MISSING",
+                                  "FAILOVER_VOLUMES", "FAILOVER_VALIDATION_RELAXED", "NETWORK_OVERRIDE_NO_MATCH",
+                                  "NETWORK_OVERRIDE_TARGET_MISSING"])
+def test_every_issue_5_planner_code_has_a_remediation(code):
+    assert remediation_for(code).endswith(".")
+
+
+def test_an_already_restored_failover_still_says_what_the_failover_changed():
+    # The report of a re-run must show the same failover notes as the run that registered the VM.
+    restored = cr(annotations={GROUP + "/failed-over-vm": ""})
+    plan = plan_restore(record(), facts(vcenter_instance_uuid=OTHER_VCENTER, existing_vm=restored, image_exists=False))
+    assert plan["restore_type"] == "already_restored"
+    assert plan["failover"] is True
+    codes = [warning["code"] for warning in plan["warnings"]]
+    assert codes == ["FAILOVER_IMAGE_CLEARED", "FAILOVER_IMAGE_MISSING", "FAILOVER_VOLUMES", "FAILOVER_VALIDATION_RELAXED"]
+    assert plan["blockers"] == []

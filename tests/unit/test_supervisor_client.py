@@ -30,7 +30,10 @@ from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_clien
 KINDS = {  # kind -> (plural, namespaced)
     "VirtualMachine": ("virtualmachines", True), "Namespace": ("namespaces", False),
     "PersistentVolumeClaim": ("persistentvolumeclaims", True), "Secret": ("secrets", True),
-    "ConfigMap": ("configmaps", True),
+    "ConfigMap": ("configmaps", True), "VirtualMachineSnapshot": ("virtualmachinesnapshots", True),
+    "VirtualMachineImage": ("virtualmachineimages", True),
+    "ClusterVirtualMachineImage": ("clustervirtualmachineimages", False),
+    "Subnet": ("subnets", True), "SubnetSet": ("subnetsets", True),
 }
 
 
@@ -95,14 +98,29 @@ class FakeDynamic:
         self.calls = []
         self.lookups = []
         self.resources = FakeResources(self)
+        self.discovery = {}  # path -> discovery document (anything else under /apis/<group>[/<version>] is 404)
 
     def request(self, method, path, body=None, serialize=True, **params):
         assert serialize is False
         self.calls.append((method, path, body, params))
         if self.failures:
             raise self.failures.pop(0)
-        if path == "/apis/vmoperator.vmware.com":
+        if path == "/apis/vmoperator.vmware.com" and path not in self.discovery:
             return FakeResponse(self.group)
+        if path in self.discovery:
+            if self.discovery[path] is None:
+                raise api_error(404, "the server could not find the requested resource")
+            return FakeResponse(self.discovery[path])
+        if method == "delete":
+            if path not in self.objects:
+                raise api_error(404, "%s not found" % path)
+            obj = self.objects[path]
+            wanted = (body or {}).get("preconditions") or {}
+            if any(obj["metadata"].get(key) != value for key, value in wanted.items()):
+                raise api_error(409, "Precondition failed")
+            if params.get("dry_run") != "All":
+                del self.objects[path]
+            return FakeResponse(obj)
         if method == "get" and path in self.objects:
             return FakeResponse(self.objects[path])
         if method == "get":
@@ -112,8 +130,14 @@ class FakeDynamic:
             if items or path.endswith("s"):
                 listed = [dict((k, v) for k, v in obj.items() if k not in ("apiVersion", "kind")) for obj in items]
                 return FakeResponse({"kind": "List", "items": listed})
-        if path not in self.objects:
+        if path not in self.objects and not (method == "patch" and params.get("content_type")
+                                             == "application/apply-patch+yaml"):
             raise api_error(404, "%s not found" % path)
+        if method == "patch" and params.get("content_type") == "application/apply-patch+yaml":
+            created = copy.deepcopy(body)
+            if params.get("dry_run") != "All":
+                self.objects[path] = created
+            return FakeResponse(created)
         if method == "patch":
             changed = merge(copy.deepcopy(self.objects[path]), body)
             if params.get("dry_run") != "All":
@@ -235,6 +259,179 @@ def test_apply_is_server_side_apply_with_field_manager(client, fake):
     assert params["dry_run"] == "All" and params["force_conflicts"] is True
     with pytest.raises(InvalidInputError):
         client.apply({"kind": "VirtualMachine", "metadata": {"name": "x"}})
+
+
+# --- discovery of optional kinds ------------------------------------------------------------
+
+def resource_list(group_version, *kinds, status=True):
+    resources = []
+    for kind in kinds:
+        plural, namespaced = KINDS[kind]
+        resources.append({"name": plural, "kind": kind, "namespaced": namespaced, "verbs": ["get", "list"]})
+        if status:
+            resources.append({"name": plural + "/status", "kind": kind, "namespaced": namespaced, "verbs": ["get"]})
+    return {"kind": "APIResourceList", "groupVersion": group_version, "resources": resources}
+
+
+def serve(fake, group, by_version, preferred=None):
+    """Discovery documents: ``by_version`` {version: [kinds]}; the vmoperator group document is the fake's."""
+    versions = list(by_version)
+    if group != "vmoperator.vmware.com":
+        preferred = preferred or versions[0]
+        fake.discovery["/apis/%s" % group] = {
+            "kind": "APIGroup", "name": group,
+            "versions": [{"groupVersion": "%s/%s" % (group, v), "version": v} for v in versions],
+            "preferredVersion": {"groupVersion": "%s/%s" % (group, preferred), "version": preferred}}
+    for version, kinds in by_version.items():
+        fake.discovery["/apis/%s/%s" % (group, version)] = resource_list("%s/%s" % (group, version), *kinds)
+
+
+def test_served_version_is_the_preferred_one_that_serves_the_kind_and_discovery_is_cached(client, fake):
+    serve(fake, "vmoperator.vmware.com", {"v1alpha5": ["VirtualMachine", "VirtualMachineSnapshot"],
+                                          "v1alpha4": ["VirtualMachine", "VirtualMachineImage"]})
+    assert client.served_version("vmoperator.vmware.com", "VirtualMachineSnapshot") == "vmoperator.vmware.com/v1alpha5"
+    assert client.served_version("vmoperator.vmware.com", "VirtualMachineImage") == "vmoperator.vmware.com/v1alpha4"
+    assert client.serves("vmoperator.vmware.com", "VirtualMachineSnapshot")
+    assert not client.serves("vmoperator.vmware.com", "ClusterVirtualMachineImage")
+    calls = len(fake.calls)
+    assert client.serves("vmoperator.vmware.com", "VirtualMachineSnapshot")
+    assert not client.serves("vmoperator.vmware.com", "ClusterVirtualMachineImage")
+    assert len(fake.calls) == calls  # asked once per client
+    paths = [call[1] for call in fake.calls]
+    assert len(paths) == len(set(paths))  # every discovery document read once
+
+
+def test_a_subresource_is_not_the_kind(client, fake):
+    fake.discovery["/apis/vmoperator.vmware.com/v1alpha5"] = {"resources": [
+        {"name": "virtualmachinesnapshots/status", "kind": "VirtualMachineSnapshot"}]}
+    assert not client.serves("vmoperator.vmware.com", "VirtualMachineSnapshot")
+
+
+def test_a_group_that_is_not_served_serves_nothing(client, fake):
+    assert client.served_version("crd.nsx.vmware.com", "Subnet") is None
+    assert fake.calls[-1][1] == "/apis/crd.nsx.vmware.com"
+
+
+def test_core_kinds_are_discovered_under_api_v1(client, fake):
+    fake.discovery["/api/v1"] = resource_list("v1", "Namespace", "PersistentVolumeClaim")
+    assert client.served_version("", "PersistentVolumeClaim") == "v1"
+    assert not client.serves("", "Secret")
+
+
+def test_discovery_errors_other_than_404_are_raised(client, fake):
+    fake.failures = [api_error(403, "forbidden")]
+    with pytest.raises(AuthenticationError):
+        client.serves("crd.nsx.vmware.com", "Subnet")
+
+
+def image(kind, name, namespace=None):
+    metadata = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {"apiVersion": "vmoperator.vmware.com/v1alpha5", "kind": kind, "metadata": metadata}
+
+
+def test_image_exists_in_the_namespace_or_the_cluster(client, fake):
+    serve(fake, "vmoperator.vmware.com", {"v1alpha5": ["VirtualMachineImage", "ClusterVirtualMachineImage"]})
+    for obj in (image("VirtualMachineImage", "vmi-local", "ns-prod"), image("ClusterVirtualMachineImage", "vmi-global")):
+        fake.objects[FakeResource(obj["apiVersion"], obj["kind"]).path(obj["metadata"]["name"],
+                                                                       obj["metadata"].get("namespace"))] = obj
+    assert client.image_exists("ns-prod", "vmi-local") is True
+    assert fake.calls[-1][1].endswith("/namespaces/ns-prod/virtualmachineimages/vmi-local")  # no cluster lookup
+    assert client.image_exists("ns-prod", "vmi-global") is True
+    assert fake.calls[-1][1] == "/apis/vmoperator.vmware.com/v1alpha5/clustervirtualmachineimages/vmi-global"
+    assert client.image_exists("ns-prod", "vmi-nowhere") is False
+    assert client.image_exists("ns-other", "vmi-local") is False
+
+
+def test_image_exists_with_only_cluster_images_served(client, fake):
+    serve(fake, "vmoperator.vmware.com", {"v1alpha5": ["ClusterVirtualMachineImage"]})
+    assert client.image_exists("ns-prod", "vmi-x") is False
+    assert not any("/virtualmachineimages/" in call[1] for call in fake.calls)
+
+
+def test_image_exists_is_unknown_when_no_image_kind_is_served(client, fake):
+    serve(fake, "vmoperator.vmware.com", {"v1alpha5": ["VirtualMachine"]})
+    assert client.image_exists("ns-prod", "vmi-x") is None
+
+
+def subnet(kind, name, namespace="ns-prod"):
+    return {"apiVersion": "crd.nsx.vmware.com/v1alpha1", "kind": kind, "metadata": {"name": name, "namespace": namespace}}
+
+
+def test_subnet_names_by_kind(client, fake):
+    serve(fake, "crd.nsx.vmware.com", {"v1alpha1": ["Subnet", "SubnetSet"]})
+    for obj in (subnet("Subnet", "subnet-b"), subnet("Subnet", "subnet-a"), subnet("SubnetSet", "vm-default"),
+                subnet("Subnet", "elsewhere", "ns-other")):
+        fake.objects[FakeResource(obj["apiVersion"], obj["kind"]).path(obj["metadata"]["name"],
+                                                                       obj["metadata"]["namespace"])] = obj
+    assert client.subnet_names("ns-prod") == {"Subnet": ["subnet-a", "subnet-b"], "SubnetSet": ["vm-default"]}
+    assert fake.calls[-1][3]["header_params"]["Accept"].startswith("application/json;as=PartialObjectMetadataList")
+
+
+def test_subnet_names_with_one_kind_served_and_with_none(client, fake):
+    serve(fake, "crd.nsx.vmware.com", {"v1alpha1": ["SubnetSet"]})
+    assert client.subnet_names("ns-prod") == {"Subnet": [], "SubnetSet": []}
+    other = SupervisorClient({}, sleep=lambda s: None, dynamic_client=FakeDynamic())
+    assert other.subnet_names("ns-prod") is None
+
+
+# --- delete and VirtualMachineSnapshot -------------------------------------------------------
+
+def test_delete_vm_sends_preconditions_and_dry_run(client, fake):
+    path = "/apis/vmoperator.vmware.com/v1alpha5/namespaces/ns-prod/virtualmachines/web-1"
+    fake.objects[path]["metadata"].update(uid="u-1", resourceVersion="7")
+    answer = client.delete_vm("ns-prod", "web-1", dry_run=True, preconditions={"uid": "u-1", "resourceVersion": "7"})
+    method, called, body, params = fake.calls[-1]
+    assert (method, called, params["dry_run"]) == ("delete", path, "All")
+    assert body == {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": "u-1", "resourceVersion": "7"}}
+    assert answer["metadata"]["name"] == "web-1" and path in fake.objects
+    client.delete_vm("ns-prod", "web-1", preconditions={"uid": "u-1", "resourceVersion": None})
+    assert fake.calls[-1][2]["preconditions"] == {"uid": "u-1"} and fake.calls[-1][3]["dry_run"] is None
+    assert path not in fake.objects
+
+
+def test_delete_of_something_gone_is_none_and_a_precondition_mismatch_is_a_conflict(client, fake, sleeps):
+    assert client.delete_vm("ns-prod", "nope") is None
+    with pytest.raises(ConflictError):
+        client.delete_vm("ns-prod", "web-1", preconditions={"uid": "someone-else"})
+    assert sleeps == []
+
+
+def test_delete_is_retried_on_503_and_a_404_after_it_is_gone(client, fake, sleeps):
+    client.vm_api_version  # pylint: disable=pointless-statement
+    fake.failures = [api_error(503, "unavailable")]
+    assert client.delete_vm("ns-prod", "db-1")["metadata"]["name"] == "db-1"
+    assert len(sleeps) == 1
+
+
+def test_snapshot_api_not_served(client, fake):
+    serve(fake, "vmoperator.vmware.com", {"v1alpha5": ["VirtualMachine"]})
+    assert client.snapshot_api_version is None
+    with pytest.raises(ApiAccessError) as raised:
+        client.get_snapshot("ns-prod", "snap")
+    assert raised.value.code == "SNAPSHOT_API_NOT_SERVED" and "skip_if_unsupported" in raised.value.remediation
+
+
+def test_snapshot_get_create_delete_in_the_served_version(client, fake):
+    serve(fake, "vmoperator.vmware.com", {"v1alpha5": ["VirtualMachine"], "v1alpha4": ["VirtualMachineSnapshot"]})
+    assert client.snapshot_api_version == "vmoperator.vmware.com/v1alpha4"
+    assert client.get_snapshot("ns-prod", "snap") is None
+    answer = client.create_snapshot("ns-prod", "snap", "web-1", memory=True, description="before", dry_run=True)
+    method, path, body, params = fake.calls[-1]
+    assert path == "/apis/vmoperator.vmware.com/v1alpha4/namespaces/ns-prod/virtualmachinesnapshots/snap"
+    assert params["content_type"] == "application/apply-patch+yaml" and params["dry_run"] == "All"
+    assert params["field_manager"] == "vmservice.restore"
+    assert body["apiVersion"] == "vmoperator.vmware.com/v1alpha4" and body["kind"] == "VirtualMachineSnapshot"
+    assert body["spec"] == {"vmName": "web-1", "memory": True, "description": "before",
+                            "vmRef": {"apiVersion": "vmoperator.vmware.com/v1alpha5", "kind": "VirtualMachine",
+                                      "name": "web-1"}}
+    assert answer["spec"]["vmName"] == "web-1" and client.get_snapshot("ns-prod", "snap") is None
+    client.create_snapshot("ns-prod", "snap", "web-1")
+    assert "description" not in fake.calls[-1][2]["spec"] and fake.calls[-1][2]["spec"]["memory"] is False
+    assert client.get_snapshot("ns-prod", "snap")["spec"]["vmName"] == "web-1"
+    client.delete_snapshot("ns-prod", "snap")
+    assert client.get_snapshot("ns-prod", "snap") is None
 
 
 # --- errors and retries --------------------------------------------------------------------

@@ -11,8 +11,10 @@ INTERVAL seconds when something changed (store.subscribe) or a timer is due:
   spec (a stable made-up UUID when the spec has none: no defaulting webhook here);
   status.uniqueID and the first status.powerState from the vSphere VM with that
   instance/BIOS UUID when the `vsphere` mirror finds one (its power is then changed too;
-  without one, uniqueID stays unset: the lab does not create vSphere VMs from CRs).
-  Conditions: VirtualMachineCreated, and status.volumes for PVC volumes.
+  without one, uniqueID stays unset: the lab does not create vSphere VMs from CRs). The
+  vSphere VM is looked up again when the CR's generation changes (a restore over an
+  existing CR points it at the registered VM). Conditions: VirtualMachineCreated, and
+  status.volumes for PVC volumes.
 - CnsRegisterVolume -> PVC: after pvc_bind_delay_seconds the volume is registered
   (status.registered true), a PersistentVolume pv-<claim> (CSI volumeHandle) is created and
   the claim (created when missing, as the CSI syncer does) is Bound to it. Claims that no
@@ -24,6 +26,13 @@ INTERVAL seconds when something changed (store.subscribe) or a timer is due:
 - VirtualMachineService type LoadBalancer: status.loadBalancer.ingress[0].ip from
   192.0.2.10-254 (TEST-NET-1, RFC 5737: documentation addresses, never routed) once a VM
   in the namespace matches spec.selector.
+- VirtualMachineSnapshot: once spec.vmName names a VM of the namespace (and that VM is not
+  paused), snapshot_delay_seconds later status.uniqueID snapshot-<n>, powerState (the VM's),
+  conditions VirtualMachineSnapshotCSISynced, VirtualMachineSnapshotCreated and
+  VirtualMachineSnapshotReady True, and the VM's
+  status.currentSnapshot {type: Managed, name}. No such VM: VirtualMachineSnapshotReady False,
+  reason VMNotFound (and the timer starts once the VM appears). A VM whose currentSnapshot
+  is deleted loses it. No vSphere snapshot is taken.
 - Knob auto_registration: calls wcp.scan_for_auto_registration() every SCAN_INTERVAL.
 
 The helpers at the top are pure (unit-tested in tests/unit/test_lab_controllers.py).
@@ -49,6 +58,7 @@ VMOP = "vmoperator.vmware.com"
 VM = (VMOP, "virtualmachines")
 GROUP = (VMOP, "virtualmachinegroups")
 SERVICE = (VMOP, "virtualmachineservices")
+SNAPSHOT = (VMOP, "virtualmachinesnapshots")
 CRV = ("cns.vmware.com", "cnsregistervolumes")
 PVC = ("", "persistentvolumeclaims")
 PV = ("", "persistentvolumes")
@@ -233,6 +243,12 @@ def crv_problem(crv):
     return None
 
 
+def snapshot_vm_name(snapshot):
+    """The VM a VirtualMachineSnapshot is of: spec.vmName (spec.vmRef.name also accepted)."""
+    spec = snapshot.get("spec") or {}
+    return spec.get("vmName") or (spec.get("vmRef") or {}).get("name")
+
+
 def _key(obj):
     meta = obj["metadata"]
     return meta.get("namespace") or "", meta["name"]
@@ -277,7 +293,10 @@ class Controllers:
             self._bind_due = {}         # crv uid -> when first seen unregistered
             self._group_runs = {}       # (ns, name) -> run dict
             self._events_sent = set()   # (uid, reason, message)
-            self._vsphere_cache = {}    # vm uid -> (found tuple or None, looked up at)
+            self._vsphere_cache = {}    # vm uid -> (found tuple or None, looked up at, generation)
+            self._snapshot_due = {}     # snapshot uid -> when its VM was first seen
+            self._snapshot_seq = 0      # the n of the last snapshot-<n> handed out
+            self._snapshot_seen = False  # a snapshot existed at the last pass
             self._next_due = None
         self._dirty.set()
 
@@ -378,6 +397,7 @@ class Controllers:
             self.reconcile_volumes(now)
             self.reconcile_groups(now)   # before the VMs: the power states it drives count at once
             self.reconcile_vms(now)
+            self.reconcile_snapshots(now)  # after the VMs: a snapshot records the VM's power state
             self.reconcile_services(now)
             if self.knobs.get("auto_registration") and now - self._last_scan >= SCAN_INTERVAL:
                 self._last_scan = now
@@ -500,12 +520,13 @@ class Controllers:
     # --- VirtualMachine ---
 
     def _vsphere_vm(self, vm, now):
-        """(moid, vSphere power state) of the VM's backing, or None (cached)."""
+        """(moid, vSphere power state) of the VM's backing, or None (cached per generation)."""
         if self.vsphere is None:
             return None
         uid = vm["metadata"].get("uid")
         cached = self._vsphere_cache.get(uid)
-        if cached and (cached[0] is not None or now - cached[1] < VSPHERE_RETRY):
+        if cached and cached[2] == vm["metadata"].get("generation") and \
+                (cached[0] is not None or now - cached[1] < VSPHERE_RETRY):
             return cached[0]
         spec = vm.get("spec") or {}
         try:
@@ -513,8 +534,15 @@ class Controllers:
         except Exception:
             LOG.exception("vSphere lookup of %s failed", vm["metadata"]["name"])
             found = None
-        self._vsphere_cache[uid] = (found, now)
+        self._vsphere_cache[uid] = (found, now, vm["metadata"].get("generation"))
         return found
+
+    def _backing_unknown(self, vm):
+        """True when the VM's vSphere backing was not looked up for its current generation."""
+        if self.vsphere is None:
+            return False
+        cached = self._vsphere_cache.get(vm["metadata"].get("uid"))
+        return cached is None or cached[2] != vm["metadata"].get("generation")
 
     def reconcile_vms(self, now):
         delay = self.knobs.get("power_delay_seconds")
@@ -530,10 +558,10 @@ class Controllers:
             spec = vm.get("spec") or {}
             status = vm.get("status") or {}
             backing = None
-            if not status.get("uniqueID") or not status.get("powerState"):
+            if not status.get("uniqueID") or not status.get("powerState") or self._backing_unknown(vm):
                 backing = self._vsphere_vm(vm, now)
             new = {}
-            if backing and not status.get("uniqueID"):
+            if backing and status.get("uniqueID") != backing[0]:
                 new["uniqueID"] = backing[0]
             for field in ("biosUUID", "instanceUUID"):
                 # Unset in the spec: the defaulting webhook would have put a random UUID there.
@@ -607,7 +635,68 @@ class Controllers:
             self.vsphere.set_power(backing[0], target)
             self._vsphere_cache.pop(vm["metadata"].get("uid"), None)
         except Exception:
+            self._vsphere_cache.pop(vm["metadata"].get("uid"), None)  # gone or replaced: look it up again
             LOG.exception("setting vSphere power of %s to %s failed", backing[0], target)
+
+    # --- VirtualMachineSnapshot ---
+
+    def reconcile_snapshots(self, now):
+        snapshots = self._list(SNAPSHOT)
+        if not snapshots and not self._snapshot_seen:
+            return  # nothing to do, and no VM can name a snapshot that went away
+        self._snapshot_seen = bool(snapshots)
+        vms = {_key(vm): vm for vm in self._list(VM)}
+        delay = self.knobs.get("snapshot_delay_seconds") or 0.0
+        seen = set()
+        for snapshot in snapshots:
+            uid = snapshot["metadata"].get("uid")
+            seen.add(uid)
+            status = snapshot.get("status") or {}
+            ready = get_condition(status.get("conditions"), "VirtualMachineSnapshotReady")
+            if ready and ready.get("status") == "True":
+                continue
+            namespace = snapshot["metadata"]["namespace"]
+            vm_name = snapshot_vm_name(snapshot)
+            vm = vms.get((namespace, vm_name)) if vm_name else None
+            if vm is None:
+                self._snapshot_due.pop(uid, None)
+                message = "VirtualMachine %s not found in namespace %s" % (vm_name or "(spec.vmName unset)", namespace)
+                conditions = set_condition(status.get("conditions"), "VirtualMachineSnapshotReady", "False",
+                                           "VMNotFound", message, now)
+                if conditions != status.get("conditions"):
+                    self._mutate(SNAPSHOT, snapshot, lambda o, c=conditions: o.setdefault("status", {}).update(
+                        {"conditions": c}))
+                continue
+            if is_paused(vm):
+                continue  # VM Operator leaves a paused VM alone; unpausing it is a change that wakes us
+            first_seen = self._snapshot_due.setdefault(uid, now)
+            if now < first_seen + delay:
+                self._due(first_seen + delay)
+                continue
+            self._take_snapshot(snapshot, vm, now)
+            self._snapshot_due.pop(uid, None)
+        for uid in set(self._snapshot_due) - seen:
+            del self._snapshot_due[uid]
+        names = {_key(s) for s in snapshots}
+        for key, vm in vms.items():
+            current = (vm.get("status") or {}).get("currentSnapshot")
+            if current and (key[0], current.get("name")) not in names:
+                self._mutate(VM, vm, lambda o: (o.get("status") or {}).pop("currentSnapshot", None))
+
+    def _take_snapshot(self, snapshot, vm, now):
+        self._snapshot_seq += 1
+        vm_status = vm.get("status") or {}
+        conditions = (snapshot.get("status") or {}).get("conditions")
+        for ctype in ("VirtualMachineSnapshotCSISynced", "VirtualMachineSnapshotCreated", "VirtualMachineSnapshotReady"):
+            conditions = set_condition(conditions, ctype, "True", "True", now=now)
+        new = {"uniqueID": "snapshot-%d" % self._snapshot_seq,
+               "powerState": vm_status.get("powerState") or desired_power_state(vm), "conditions": conditions}
+        self._mutate(SNAPSHOT, snapshot, lambda o: o.setdefault("status", {}).update(new))
+        name = snapshot["metadata"]["name"]
+        self._mutate(VM, vm, lambda o: o.setdefault("status", {}).update(
+            {"currentSnapshot": {"type": "Managed", "name": name}}))
+        self.event(snapshot, "SnapshotReady", "snapshot %s of VirtualMachine %s is ready" % (name, vm["metadata"]["name"]),
+                   "Normal", now)
 
     # --- VirtualMachineGroup ---
 

@@ -2,7 +2,7 @@
 
 Interface (server.py mounts it; serve_for_tests() below is a minimal stand-alone server):
 
-    api = KubernetesApi(store, token, on_request=None)
+    api = KubernetesApi(store, token, on_request=None, knobs=None)
     status, headers, body = api.handle(method, path, query, headers, body)
         method:  "GET", "POST", "PUT", "PATCH" or "DELETE"
         path:    the URL path without the query string, as received (percent-decoded here)
@@ -11,6 +11,7 @@ Interface (server.py mounts it; serve_for_tests() below is a minimal stand-alone
         body:    bytes (b"" when there is none)
         returns: (int status, dict response headers, bytes body); the caller adds Content-Length.
     on_request(dict(method, path, query, status, mutating, dry_run)) is called after each request.
+    knobs: the lab's Knobs (or None); its `unserved_kinds` are hidden on every request.
 
 What is served (good enough that the kubernetes Python client, typed and dynamic, and
 kubectl-style clients cannot tell):
@@ -19,6 +20,8 @@ kubectl-style clients cannot tell):
   (always the legacy documents, as application/json, also when the client asks for
   aggregated discovery: clients fall back to them); /openapi/v3 with just enough for
   kubectl apply (every field accepted; fieldValidation is accepted and not enforced);
+  kinds named by the knob `unserved_kinds` are left out of all of them (a group left
+  without kinds too) and their URLs answer 404, as when the CRD is not installed;
 - CRUD at the standard paths, cluster-wide lists, deletecollection, label selectors
   (= == != in notin exists !exists) and field selectors (= == !=); limit/continue are
   accepted and ignored (every list is complete);
@@ -96,10 +99,17 @@ def method_not_allowed():
 
 
 class KubernetesApi:
-    def __init__(self, store, token, on_request=None):
+    def __init__(self, store, token, on_request=None, knobs=None):
         self.store = store
         self.token = token
         self.on_request = on_request
+        self.knobs = knobs
+
+    def hidden(self):
+        """The kinds the knob unserved_kinds hides now (a frozenset, empty without knobs)."""
+        if self.knobs is None:
+            return frozenset()
+        return frozenset(self.knobs.get("unserved_kinds") or ())
 
     def handle(self, method, path, query, headers, body):
         request = _Request(method, path, query, headers, body)
@@ -129,13 +139,14 @@ class KubernetesApi:
                 and hmac.compare_digest(supplied[7:].strip().encode(), self.token.encode())):
             raise ApiError(401, "Unauthorized", "Unauthorized")
         request.check_dry_run()
-        route = parse_path(request.path)
+        hidden = self.hidden()
+        route = parse_path(request.path, hidden)
         if route.kind in ("version", "api", "apis", "group", "resources", "openapi"):
             if request.method != "GET":
                 raise method_not_allowed()
             if route.kind == "openapi":
-                return 200, openapi(route)
-            return 200, discovery(route, request.headers.get("host", ""))
+                return 200, openapi(route, hidden)
+            return 200, discovery(route, request.headers.get("host", ""), hidden)
         if route.kind == "collection":
             return self._collection(request, route)
         return self._object(request, route)
@@ -408,40 +419,42 @@ class _Request:
 
 # --- paths and discovery ------------------------------------------------------------------
 
-def parse_path(path):
-    """The Route of a URL path; 404 NotFound Status for what the server does not serve."""
+def parse_path(path, hidden=()):
+    """The Route of a URL path; 404 NotFound Status for what the server does not serve.
+
+    hidden: kind names not served now (knob unserved_kinds)."""
     parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/") if p]
     if parts == ["version"]:
         return Route("version")
     if parts[:2] == ["openapi", "v3"]:
-        return _openapi_route(parts[2:])
+        return _openapi_route(parts[2:], hidden)
     if parts[:1] == ["api"]:
         if len(parts) == 1:
             return Route("api")
         if parts[1] != "v1":
             raise not_found_path()
-        return _resource_route("", "v1", parts[2:])
+        return _resource_route("", "v1", parts[2:], hidden)
     if parts[:1] == ["apis"]:
         if len(parts) == 1:
             return Route("apis")
         group = parts[1]
-        if not any(entry[0] == group for entry in REGISTRY.groups()):
+        if not any(entry[0] == group for entry in REGISTRY.groups(hidden)):
             raise not_found_path()
         if len(parts) == 2:
             return Route("group", group)
-        return _resource_route(group, parts[2], parts[3:])
+        return _resource_route(group, parts[2], parts[3:], hidden)
     raise not_found_path()
 
 
-def _resource_route(group, version, rest):
-    if not REGISTRY.served(group, version):
+def _resource_route(group, version, rest, hidden=()):
+    if not REGISTRY.served(group, version, hidden):
         raise not_found_path()
     if not rest:
         return Route("resources", group, version)
     namespace = None
-    if rest[0] == "namespaces" and len(rest) >= 3 and REGISTRY.find(group, version, rest[2]):
+    if rest[0] == "namespaces" and len(rest) >= 3 and REGISTRY.find(group, version, rest[2], hidden):
         namespace, rest = rest[1], rest[2:]
-    rt = REGISTRY.find(group, version, rest[0])
+    rt = REGISTRY.find(group, version, rest[0], hidden)
     if rt is None or len(rest) > 3 or (namespace is not None and not rt.namespaced):
         raise not_found_path()
     if len(rest) == 1:
@@ -454,25 +467,25 @@ def _resource_route(group, version, rest):
     return Route("object", group, version, rt, namespace, rest[1], subresource)
 
 
-def _openapi_route(rest):
+def _openapi_route(rest, hidden=()):
     """/openapi/v3 (the index) or /openapi/v3/api/v1, /openapi/v3/apis/{group}/{version}."""
     if not rest:
         return Route("openapi")
     if rest == ["api", "v1"]:
         return Route("openapi", "", "v1")
-    if len(rest) == 3 and rest[0] == "apis" and REGISTRY.served(rest[1], rest[2]):
+    if len(rest) == 3 and rest[0] == "apis" and REGISTRY.served(rest[1], rest[2], hidden):
         return Route("openapi", rest[1], rest[2])
     raise not_found_path()
 
 
-def discovery(route, host):
+def discovery(route, host, hidden=()):
     if route.kind == "version":
         return dict(VERSION_INFO)
     if route.kind == "api":
         return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
             {"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}
     groups = [_group(name, versions, preferred)
-              for name, versions, preferred in REGISTRY.groups()]
+              for name, versions, preferred in REGISTRY.groups(hidden)]
     if route.kind == "apis":
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
     if route.kind == "group":
@@ -480,22 +493,22 @@ def discovery(route, host):
         return dict(group, kind="APIGroup", apiVersion="v1")
     return {"kind": "APIResourceList", "apiVersion": "v1",
             "groupVersion": "%s/%s" % (route.group, route.version) if route.group else "v1",
-            "resources": [entry for rt in REGISTRY.served(route.group, route.version)
+            "resources": [entry for rt in REGISTRY.served(route.group, route.version, hidden)
                           for entry in _resource_entries(rt)]}
 
 
-def openapi(route):
+def openapi(route, hidden=()):
     """Just enough OpenAPI v3 for kubectl: an index of group versions and, per group version,
     paths whose PATCH operation declares the fieldValidation parameter (so kubectl leaves
     validation to the server) and schemas that accept any fields (the lab validates little)."""
     if route.version == "":
         keys = ["api/v1"] + ["apis/%s/%s" % (group, version)
-                             for group, versions, unused_preferred in REGISTRY.groups()
+                             for group, versions, unused_preferred in REGISTRY.groups(hidden)
                              for version in versions]
         return {"paths": {key: {"serverRelativeURL": "/openapi/v3/%s?hash=%s"
                                 % (key, VERSION_INFO["gitCommit"])} for key in keys}}
     paths, schemas = {}, {}
-    for rt in REGISTRY.served(route.group, route.version):
+    for rt in REGISTRY.served(route.group, route.version, hidden):
         gvk = {"group": rt.group, "version": route.version, "kind": rt.kind}
         name = "%s.%s.%s" % (rt.group or "io.k8s.api.core", route.version, rt.kind)
         schemas[name] = {"type": "object", "x-kubernetes-group-version-kind": [gvk],

@@ -14,6 +14,8 @@ import copy
 import threading
 import time
 
+from tests.lab.supervisor.registry import REGISTRY
+
 DEFAULTS = {
     "supervisor_version": "9.0",
     "task_latency_seconds": 0.2,
@@ -27,6 +29,8 @@ DEFAULTS = {
     "network_provider": "NSX-VPC",
     "vcenter_instance_uuid": None,   # None: vcsim's own about.instanceUuid
     "leave_paused": False,           # restore to existing: WCP leaves the CR paused (guide §9.2)
+    "snapshot_delay_seconds": 0.2,   # a VirtualMachineSnapshot is Ready this long after it appears
+    "unserved_kinds": [],            # kinds the Kubernetes API pretends not to serve (no such CRD)
 }
 
 SUPERVISOR_VERSIONS = ("8.0U3", "9.0")
@@ -60,11 +64,23 @@ def _fail_at(value):
     return dict(value)
 
 
+def _kinds(value):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(kind, str) for kind in value):
+        raise ValueError("unserved_kinds must be a list of kind names")
+    unknown = sorted(set(value) - REGISTRY.kinds())
+    if unknown:
+        raise ValueError("unserved_kinds: the lab serves no kind %s" % ", ".join(unknown))
+    return list(dict.fromkeys(value))
+
+
 def validate(name, value):
     """The knob value to store, or ValueError."""
     if name in ("http_503", "conflict_storm"):
         return _number(name, value, integer=True)
-    if name in ("task_latency_seconds", "pvc_bind_delay_seconds", "power_delay_seconds", "session_ttl_seconds"):
+    if name in ("task_latency_seconds", "pvc_bind_delay_seconds", "power_delay_seconds", "session_ttl_seconds",
+                "snapshot_delay_seconds"):
         return _number(name, value)
     if name == "supervisor_version":
         value = str(value)
@@ -81,6 +97,8 @@ def validate(name, value):
         return value
     if name == "registervm_fail_at":
         return _fail_at(value)
+    if name == "unserved_kinds":
+        return _kinds(value)
     if name == "vcenter_instance_uuid":
         if value is not None and not isinstance(value, str):
             raise ValueError("vcenter_instance_uuid must be a string or null")

@@ -8,6 +8,10 @@ A ResourceType describes one resource (group, kind, plural, scope, versions, whe
 status subresource). Core v1 kinds have group "". Objects are stored in `storage_version`;
 any of `served_versions` may be requested and only `apiVersion` differs between them (the
 lab's stand-in for conversion webhooks).
+
+The knob `unserved_kinds` hides kinds from a running lab (k8s_api.py passes them as `hidden`
+to groups(), served() and find()): discovery omits them, a group left without kinds goes,
+and their URLs answer 404, as on a Supervisor without that CRD.
 """
 
 from dataclasses import dataclass
@@ -63,13 +67,17 @@ class ResourceType:
         """How validation messages name the kind: `Secret`, `VirtualMachine.vmoperator.vmware.com`."""
         return "%s.%s" % (self.kind, self.group) if self.group else self.kind
 
+    def hidden_by(self, hidden):
+        """True when `hidden` (kind names, or qualified kinds like Subnet.crd.nsx.vmware.com) names this type."""
+        return bool(hidden) and (self.kind in hidden or self.qualified_kind in hidden)
+
     def api_version(self, version=None):
         version = version or self.storage_version
         return "%s/%s" % (self.group, version) if self.group else version
 
 
-def _vmop(kind, plural, short_names):
-    return ResourceType("vmoperator.vmware.com", kind, plural, served_versions=VMOP_VERSIONS,
+def _vmop(kind, plural, short_names, namespaced=True):
+    return ResourceType("vmoperator.vmware.com", kind, plural, namespaced=namespaced, served_versions=VMOP_VERSIONS,
                         storage_version=VMOP_VERSIONS[-1], short_names=short_names)
 
 
@@ -91,6 +99,8 @@ TYPES = (
     _vmop("VirtualMachineService", "virtualmachineservices", ("vmservice",)),
     _vmop("VirtualMachineGroup", "virtualmachinegroups", ("vmg",)),
     _vmop("VirtualMachineSnapshot", "virtualmachinesnapshots", ("vmsnapshot",)),
+    _vmop("VirtualMachineImage", "virtualmachineimages", ("vmi",)),
+    _vmop("ClusterVirtualMachineImage", "clustervirtualmachineimages", ("cvmi",), namespaced=False),
     ResourceType("cns.vmware.com", "CnsRegisterVolume", "cnsregistervolumes",
                  served_versions=("v1alpha1",), storage_version="v1alpha1"),
     ResourceType("crd.nsx.vmware.com", "Subnet", "subnets",
@@ -110,10 +120,10 @@ class Registry:
         """The ResourceType for (group, plural); KeyError when the lab does not serve it."""
         return self._by_plural[(group, plural)]
 
-    def find(self, group, version, plural):
-        """The ResourceType served at /apis/group/version/plural, or None."""
+    def find(self, group, version, plural, hidden=()):
+        """The ResourceType served at /apis/group/version/plural, or None (also when hidden)."""
         rt = self._by_plural.get((group, plural))
-        return rt if rt and version in rt.served_versions else None
+        return rt if rt and version in rt.served_versions and not rt.hidden_by(hidden) else None
 
     def for_api_version(self, api_version, kind):
         """(ResourceType, version) for an object's apiVersion and kind; KeyError if not served."""
@@ -123,19 +133,26 @@ class Registry:
             raise KeyError("%s %s" % (api_version, kind))
         return rt, version
 
-    def groups(self):
-        """[(group, [versions newest first], preferred version)] for the named API groups."""
+    def kinds(self):
+        """Every kind name served (for validating the unserved_kinds knob)."""
+        return {rt.kind for rt in self.types} | {rt.qualified_kind for rt in self.types}
+
+    def groups(self, hidden=()):
+        """[(group, [versions newest first], preferred version)] for the named API groups.
+
+        A group whose kinds are all hidden is left out."""
         result = {}
         for rt in self.types:
-            if rt.group:
+            if rt.group and not rt.hidden_by(hidden):
                 versions, preferred = result.setdefault(rt.group, (set(), rt.storage_version))
                 versions.update(rt.served_versions)
         return [(group, sorted(versions, reverse=True), preferred)
                 for group, (versions, preferred) in sorted(result.items())]
 
-    def served(self, group, version):
-        """The ResourceTypes served in one group/version."""
-        return [rt for rt in self.types if rt.group == group and version in rt.served_versions]
+    def served(self, group, version, hidden=()):
+        """The ResourceTypes served in one group/version (hidden ones left out)."""
+        return [rt for rt in self.types if rt.group == group and version in rt.served_versions
+                and not rt.hidden_by(hidden)]
 
 
 REGISTRY = Registry(TYPES)

@@ -3,7 +3,8 @@
 vCenter endpoint (what VMWARE_HOST:VMWARE_PORT names):
     /api, /api/*   vCenter REST (vcenter_api.VcenterApi); fault knob http_503 applies
     /lab/*         lab control: GET/PUT/PATCH /lab/knobs, GET /lab/requests?since=N,
-                   POST /lab/reset, PUT /lab/objects, GET /lab/health (no auth, no faults)
+                   POST /lab/reset, PUT /lab/objects, POST /lab/clear, GET /lab/health
+                   (no auth, no faults)
     anything else  reverse-proxied to vcsim (/sdk, /sdk/vimServiceVersions.xml, the lab
                    simulator's /vcsim-lab/*): SOAPAction, cookies and the body pass as they
                    are; the TLS to vcsim is verified with vcsim's own CA (vcsim-ca.pem)
@@ -471,7 +472,7 @@ class Lab:
         self.registry = REGISTRY
         self.store = Store()
         self.tasks = TaskManager(self.knobs)
-        self.k8s_api = KubernetesApi(self.store, self.token)
+        self.k8s_api = KubernetesApi(self.store, self.token, knobs=self.knobs)
         self.vsphere = VsphereAdapter(self._vcsim_connect)
         self.wcp = Wcp(self.store, self.vsphere, self.knobs, self.tasks)
         self.vcenter_api = VcenterApi(self.wcp, self.tasks, self.knobs, self.user, self.password)
@@ -651,6 +652,10 @@ class Lab:
             elif route in (("PUT", "/lab/objects"), ("POST", "/lab/objects")):
                 result = self.put_objects(payload)
                 handler._send(200 if not result["errors"] else 422, result)
+            elif route == ("POST", "/lab/clear"):
+                if not isinstance(payload, dict) or not isinstance(payload.get("namespaces"), list):
+                    raise ValueError('send {"namespaces": [names]}')
+                handler._send(200, self.clear_namespaces(payload["namespaces"]))
             else:
                 handler._send(404, {"error": "no lab route %s %s" % route})
         except ValueError as exc:
@@ -676,16 +681,25 @@ class Lab:
         """Create (or replace) Supervisor objects, bypassing auth and fault knobs.
 
         payload: a list of Kubernetes objects, or {"namespaces": [names], "objects": [...]}.
-        An object's `status` is written after it is created, as a controller would.
+        A namespace of `namespaces` is created when missing and otherwise left as it is
+        (listed under "unchanged"). An object's `status` is written after it is created, as
+        a controller would.
         """
+        result = {"created": [], "updated": [], "unchanged": [], "errors": []}
         if isinstance(payload, dict):
-            objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}
-                       for n in payload.get("namespaces") or ()] + list(payload.get("objects") or ())
+            namespace_rt = self.registry.lookup("", "namespaces")
+            objects = []
+            for name in payload.get("namespaces") or ():
+                try:
+                    self.store.get(namespace_rt, None, name)
+                    result["unchanged"].append({"kind": "Namespace", "namespace": None, "name": name})
+                except Exception:  # 404 (or a bad name: creating it reports the error)
+                    objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            objects += list(payload.get("objects") or ())
         elif isinstance(payload, list):
             objects = payload
         else:
             raise ValueError("send a JSON list of objects or {namespaces, objects}")
-        result = {"created": [], "updated": [], "errors": []}
         for index, obj in enumerate(objects):
             try:
                 outcome, stored = self._put_object(obj)
@@ -698,6 +712,40 @@ class Lab:
                                          else None, "name": ((obj or {}).get("metadata") or {}).get("name")
                                          if isinstance(obj, dict) else None, "error": message})
         return result
+
+    def clear_namespaces(self, names):
+        """Empty Supervisor namespaces: every object in them goes (the Namespace is made anew, as
+        after `kubectl delete namespace` + create), with the PersistentVolumes bound to their claims.
+
+        Namespaces that do not exist are created. Returns {"cleared": [names], "deleted": count}.
+        """
+        if not all(isinstance(name, str) and name for name in names):
+            raise ValueError("namespaces must be a list of names")
+        quiet = self.controllers.quiesced() if self.controllers is not None else contextlib.nullcontext()
+        with quiet:  # no controller pass writes into a namespace while it is gone
+            return self._clear_namespaces(list(dict.fromkeys(names)))
+
+    def _clear_namespaces(self, names):
+        namespace_rt = self.registry.lookup("", "namespaces")
+        pv_rt = self.registry.lookup("", "persistentvolumes")
+        deleted = 0
+        for name in names:
+            try:
+                before = sum(len(self.store.list(rt, namespace=name)[0]) for rt in self.registry.types
+                             if rt.namespaced)
+                self.store.delete(namespace_rt, None, name)
+                deleted += before
+            except Exception as exc:
+                if getattr(exc, "status", None) != 404:
+                    raise
+        for pv in self.store.list(pv_rt)[0]:
+            if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") in names:
+                with contextlib.suppress(Exception):
+                    self.store.delete(pv_rt, None, pv["metadata"]["name"])
+                    deleted += 1
+        for name in names:
+            self.store.create(namespace_rt, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        return {"cleared": names, "deleted": deleted}
 
     def _put_object(self, obj):
         if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
