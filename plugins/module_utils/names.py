@@ -24,7 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
@@ -125,13 +125,26 @@ def check_object_names(values: Optional[Iterable[Any]], field: str = "names") ->
     return [check_object_name(value, "%s[%d]" % (field, index)) for index, value in enumerate(values)]
 
 
+def check_manifest_name(obj: Any, where: str) -> None:
+    """``metadata.name`` of a manifest ``obj`` (from ``where``: a file, ``objects[3]``) when it has one.
+
+    A manifest without a name, or whose metadata is no mapping, is a shape error its reader
+    reports (``MANIFEST_INVALID``), not a name error.
+    """
+    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
+    if isinstance(metadata, Mapping) and "name" in metadata:
+        check_object_name(metadata["name"], "metadata.name of %s" % where)
+
+
 def check_params(params: Mapping[str, Any], names: Iterable[str] = (), optional: Iterable[str] = (),
-                 lists: Iterable[str] = (), namespace: Optional[str] = "namespace") -> None:
+                 lists: Iterable[str] = (), entries: Iterable[Tuple[str, str]] = (),
+                 namespace: Optional[str] = "namespace") -> None:
     """A module's argument check, before it opens any connection (a bad name then costs no request).
 
     ``params[namespace]`` must be a namespace name when set (the argspec says whether it is
     required); each of ``names`` must be an object name (None refused: a single object is
-    meant), each of ``optional`` too when set, and every element of each list of ``lists``.
+    meant), each of ``optional`` too when set, every element of each list of ``lists``, and
+    for each ``(key, sub)`` of ``entries`` the ``sub`` of every dict of ``params[key]`` when set.
     """
     if namespace and params.get(namespace) is not None:
         check_namespace(params[namespace], namespace)
@@ -142,3 +155,7 @@ def check_params(params: Mapping[str, Any], names: Iterable[str] = (), optional:
             check_object_name(params[key], key)
     for key in lists:
         check_object_names(params.get(key), key)
+    for key, sub in entries:
+        for index, entry in enumerate(params.get(key) or ()):
+            if isinstance(entry, Mapping) and entry.get(sub) is not None:
+                check_object_name(entry[sub], "%s[%d].%s" % (key, index, sub))

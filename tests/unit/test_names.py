@@ -179,3 +179,26 @@ def test_check_params_covers_namespace_names_optional_names_and_lists():
 def test_the_code_has_a_remediation_in_the_catalog():
     text = remediation_for("INVALID_NAME")
     assert text and "moid" in text and "'None'" in text
+
+
+def test_check_params_entries_name_the_index_and_key():
+    vms = [{"name": None, "moid": "vm-1"}, {"name": "web-1"}, {"name": "Web 1"}]
+    with pytest.raises(InvalidInputError) as raised:
+        names.check_params({"namespace": "shop", "vms": vms}, entries=(("vms", "name"),))
+    assert raised.value.message.startswith("vms[2].name 'Web 1' contains 'W' (uppercase)")
+    assert names.check_params({"namespace": "shop", "vms": vms[:2]}, entries=(("vms", "name"),)) is None
+    assert names.check_params({"namespace": "shop", "vms": None}, entries=(("vms", "name"),)) is None
+    with pytest.raises(InvalidInputError):
+        names.check_params({"namespace": "shop", "vms": [{"name": ""}]}, entries=(("vms", "name"),))
+
+
+def test_check_manifest_name_checks_a_name_that_is_there_and_leaves_shape_errors_to_the_reader():
+    service = {"apiVersion": "v1", "kind": "VirtualMachineService"}
+    assert names.check_manifest_name(dict(service, metadata={"name": "web.lb"}), "svc.yaml") is None
+    for not_a_name_problem in (service, dict(service, metadata="a string"), dict(service, metadata={}),
+                               dict(service, metadata=[1, 2]), "a string", None, [1, 2]):
+        assert names.check_manifest_name(not_a_name_problem, "svc.yaml") is None
+    for bad in ("", None, TRAVERSAL, "UPPER", 3):
+        with pytest.raises(InvalidInputError) as raised:
+            names.check_manifest_name(dict(service, metadata={"name": bad}), "/exports/shop/svc.yaml")
+        assert raised.value.message.startswith("metadata.name of /exports/shop/svc.yaml ")
