@@ -374,7 +374,8 @@ class SnapshotTask:
 
 def run(module):
     params = module.params
-    check_params(params, names=("name",), optional=("vm",))  # before any request
+    # Before any request. vm is required with state=present (required_if lets a templated null through).
+    check_params(params, names=("name", "vm") if params["state"] == "present" else ("name",), optional=("vm",))
     if params["timeout"] < 0:
         raise InvalidInputError("timeout must be zero or more seconds")
     if params["poll_interval"] <= 0:

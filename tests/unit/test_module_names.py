@@ -103,8 +103,6 @@ def _id(case):
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_a_bad_name_is_refused_before_any_connection(no_connection, case, bad, check_mode):
     module, options, key, field = case
-    if key == "vm" and bad is None:
-        pytest.skip("vm: null with state=present is refused by the argspec (required_if)")
     refused(module, dict(options, **{key: bad}), field, check_mode)
 
 
