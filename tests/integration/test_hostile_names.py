@@ -111,9 +111,8 @@ def run_loops(ansible_playbook, tmp_path, tasks, check=False):
         plays.append({"name": key, "vmservice.restore.%s" % module: args, "loop": items, "register": key,
                       "ignore_errors": True, "loop_control": {"label": "{{ item | string | truncate(40) }}"}})
     keep = "{{ {%s} | to_nice_json }}" % ", ".join("'%s': %s.results" % (key, key) for key, _m, _a, _i in tasks)
-    plays.append({"name": "Keep the results", "ansible.builtin.copy": {"content": keep, "dest": str(result_file),
-                                                                        "mode": "0600"},
-                  "check_mode": False, "diff": False})
+    copy = {"content": keep, "dest": str(result_file), "mode": "0600"}
+    plays.append({"name": "Keep the results", "ansible.builtin.copy": copy, "check_mode": False, "diff": False})
     playbook = tmp_path / ("play-%d.yml" % stamp)
     playbook.write_text(yaml.safe_dump([{"name": "Hostile names", "hosts": "localhost", "gather_facts": False,
                                          "tasks": plays}]))
