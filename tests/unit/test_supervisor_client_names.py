@@ -214,3 +214,19 @@ def test_valid_names_still_reach_the_named_object(label, call):
     paths = [path for _method, path, _body, _params in fake.calls if "/namespaces/" in path]
     assert paths and all(path.startswith("/apis/") or path.startswith("/api/") for path in paths)
     assert all(path.rsplit("/", 1)[-1] in ("web-1", "web-1-snap") for path in paths), paths
+
+
+def test_a_backup_naming_its_image_by_no_kubernetes_name_makes_the_fact_unknown_and_sends_nothing():
+    """The image name comes from the backup's ExtraConfig (untrusted): refused by the client, the plan does without."""
+    from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import namespace_facts
+
+    fake, client = fresh()
+    elsewhere = "99999999-8888-7777-6666-555555555555"
+    records = [{"vm_service_name": "web-1", "vm_resource": {
+        "metadata": {"name": "web-1", "annotations": {"vmoperator.vmware.com/manager-id": elsewhere}},
+        "spec": {"imageName": "../../../api/v1/namespaces/%s/secrets/web-1-bootstrap" % NS}}}]
+    warnings = []
+    facts = namespace_facts(client, NS, records, "11111111-2222-3333-4444-555555555555", False, warnings.append)
+    assert list(facts["image_exists_by_name"].values()) == [None]
+    assert len(warnings) == 1 and "INVALID_NAME" in warnings[0]
+    assert not [path for _method, path, _body, _params in fake.calls if "secrets" in path or "images" in path]
