@@ -172,6 +172,12 @@ REMEDIATION = {
     "UNAUTHORIZED": (
         "The account lacks a privilege: RegisterVM needs Namespaces.Configure on vCenter; the Supervisor "
         "user needs edit rights in the namespace."),
+    "INVALID_NAME": (
+        "Give the name exactly as Kubernetes spells it: a namespace is a DNS label (at most 63 lowercase letters, "
+        "digits and '-', starting and ending with a letter or digit), a VirtualMachine, claim, service or snapshot "
+        "name a DNS subdomain (the same and '.', at most 253 characters). A path ('/', '..', '%2F'), an empty or null "
+        "value (a template of an undefined or null variable renders '' or 'None') or uppercase names no object, so "
+        "nothing was sent. For a vSphere VM whose name is not such a name, give its VM Service name or its moid."),
     "MISSING_CONNECTION_OPTION": (
         "Set the connection options as module options, through module_defaults for "
         "group/vmservice.restore.vmware, or with the VMWARE_* / K8S_AUTH_* environment variables."),

@@ -21,12 +21,19 @@ kubernetes library's global configuration. Objects come back as plain dicts.
   (VirtualMachineSnapshot, VirtualMachineImage, NSX Subnet are not on every Supervisor).
 - Deletes are retried like the other calls: a repeated DELETE ends in the same state (a
   404 answer is "already gone"); preconditions pin the object that was checked.
+- Names never reach a URL unchecked (``names``): every method that reads or writes one object
+  checks its namespace and name (``INVALID_NAME``) before it asks anything, discovery
+  included, and ``_path`` checks again where the URL is built, with the client library's
+  path template. A one-object URL needs a name: None or "" would be the collection's URL
+  (a DELETE there deletes every object of the kind), so it is refused, never defaulted.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
+import inspect
 import json
 import os
 import shutil
@@ -43,6 +50,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     NotFoundError,
     VmServiceRestoreError,
 )
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_namespace, check_object_name
 from ansible_collections.vmservice.restore.plugins.module_utils.retry import (
     is_transient,
     is_transient_or_conflict,
@@ -249,6 +257,26 @@ def _namespace_of(obj):
     return (obj.get("metadata") or {}).get("namespace")
 
 
+def _names_first(namespace=True, names=("name",)):
+    """Decorator: check the method's ``namespace`` argument (a namespace name; None too when
+    ``namespace`` is False, for kinds that may be cluster-scoped or a cluster-wide list) and its
+    ``names`` arguments (object names, never None) before the method runs, so that a bad name
+    costs no request, not even discovery."""
+    def decorate(method):
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def checked(self, *args, **kwargs):
+            arguments = signature.bind(self, *args, **kwargs).arguments
+            if namespace or arguments.get("namespace") is not None:
+                check_namespace(arguments.get("namespace"))
+            for key in names:
+                check_object_name(arguments.get(key), key)
+            return method(self, *args, **kwargs)
+        return checked
+    return decorate
+
+
 class SupervisorClient:
     """The Supervisor's Kubernetes API for one task. Use as a context manager (or call close())."""
 
@@ -312,6 +340,8 @@ class SupervisorClient:
         return retry_transient(attempt, attempts=self._attempts, is_transient=transient, sleep=self._sleep)
 
     def _request(self, method, path, what, transient=is_transient, **params):
+        """``path`` is one ``_path`` or ``_collection_path`` built, or a discovery path of constants:
+        never a string a caller gave."""
         params.setdefault("_request_timeout", self._timeout)
 
         def send():
@@ -330,8 +360,23 @@ class SupervisorClient:
                 lambda: self.dynamic.resources.get(prefix=prefix, api_version=api_version, kind=kind))
         return self._resources[key]
 
-    def _path(self, api_version, kind, namespace=None, name=None):
-        return self._resource(api_version, kind).path(name=name, namespace=namespace)
+    def _path(self, api_version, kind, namespace, name, field="name"):
+        """The URL of ONE object, the only place such a URL is built: the names are checked first
+        (before discovery), then the library's path template is filled. A namespaced kind needs a
+        namespace (without one the template would give a cluster-wide URL)."""
+        check_object_name(name, field)
+        if namespace is not None:
+            check_namespace(namespace)
+        resource = self._resource(api_version, kind)
+        if resource.namespaced and namespace is None:
+            check_namespace(namespace)  # refused: None
+        return resource.path(name=name, namespace=namespace if resource.namespaced else None)
+
+    def _collection_path(self, api_version, kind, namespace):
+        """The URL of a kind's collection: in ``namespace`` (checked), or cluster-wide when None."""
+        if namespace is not None:
+            check_namespace(namespace)
+        return self._resource(api_version, kind).path(namespace=namespace)
 
     def _get_or_none(self, api_version, kind, namespace, name, what):
         try:
@@ -342,7 +387,7 @@ class SupervisorClient:
     def _list(self, api_version, kind, namespace, what, label_selector=None, **params):
         if label_selector:
             params["label_selector"] = label_selector
-        answer = self._request("get", self._path(api_version, kind, namespace), what, **params)
+        answer = self._request("get", self._collection_path(api_version, kind, namespace), what, **params)
         items = answer.get("items") or []
         for item in items:  # list items carry no apiVersion/kind of their own
             item.setdefault("apiVersion", api_version)
@@ -423,35 +468,44 @@ class SupervisorClient:
 
     # --- reads --------------------------------------------------------------------------
 
+    @_names_first(namespace=False)
     def get_object(self, api_version, kind, namespace, name):
         """Any object as a dict, or None when it does not exist."""
         return self._get_or_none(api_version, kind, namespace, name,
                                  "read %s %s/%s" % (kind, namespace, name) if namespace else "read %s %s" % (kind, name))
 
+    @_names_first(namespace=False, names=())
     def list_objects(self, api_version, kind, namespace=None, label_selector=None):
         """Objects of a kind (in a namespace, or cluster-wide without one) as dicts."""
         return self._list(api_version, kind, namespace, "list %s in %s" % (kind, namespace or "all namespaces"),
                           label_selector=label_selector)
 
+    @_names_first()
     def get_vm(self, namespace, name):
         return self.get_object(self.vm_api_version, "VirtualMachine", namespace, name)
 
+    @_names_first(names=())
     def list_vms(self, namespace, label_selector=None):
         return self.list_objects(self.vm_api_version, "VirtualMachine", namespace, label_selector)
 
+    @_names_first(names=())
     def namespace_exists(self, namespace):
         return self.get_object("v1", "Namespace", None, namespace) is not None
 
+    @_names_first(names=())
     def list_pvcs(self, namespace):
         return self.list_objects("v1", "PersistentVolumeClaim", namespace)
 
+    @_names_first()
     def get_pvc(self, namespace, name):
         return self.get_object("v1", "PersistentVolumeClaim", namespace, name)
 
+    @_names_first(names=())
     def secret_names(self, namespace):
         """Names of the namespace's Secrets, sorted. Only metadata is asked for; data is dropped here."""
         return self._names("Secret", namespace)
 
+    @_names_first(names=())
     def configmap_names(self, namespace):
         return self._names("ConfigMap", namespace)
 
@@ -461,6 +515,7 @@ class SupervisorClient:
         return sorted((item.get("metadata") or {}).get("name") for item in items
                       if (item.get("metadata") or {}).get("name"))
 
+    @_names_first()
     def image_exists(self, namespace, name):
         """Whether an image ``name`` exists for ``namespace``: a VirtualMachineImage there, else a
         ClusterVirtualMachineImage. None when the Supervisor serves neither kind."""
@@ -472,6 +527,7 @@ class SupervisorClient:
             return True
         return clustered is not None and self.get_object(clustered, CLUSTER_IMAGE_KIND, None, name) is not None
 
+    @_names_first(names=())
     def subnet_names(self, namespace):
         """``{"Subnet": [names], "SubnetSet": [names]}`` of the namespace (NSX-VPC); a kind the Supervisor
         does not serve lists nothing. None when it serves neither (no ``crd.nsx.vmware.com``)."""
@@ -494,9 +550,11 @@ class SupervisorClient:
                                  code="SNAPSHOT_API_NOT_SERVED", remediation=SNAPSHOT_REMEDIATION)
         return version
 
+    @_names_first()
     def get_snapshot(self, namespace, name):
         return self.get_object(self._snapshot_version(), SNAPSHOT_KIND, namespace, name)
 
+    @_names_first(names=("name", "vm_name"))
     def create_snapshot(self, namespace, name, vm_name, memory=False, description=None, dry_run=False):
         """Create (server-side apply) a VirtualMachineSnapshot of VM ``vm_name`` → the server's answer.
 
@@ -510,11 +568,13 @@ class SupervisorClient:
         return self.apply({"apiVersion": version, "kind": SNAPSHOT_KIND,
                            "metadata": {"name": name, "namespace": namespace}, "spec": spec}, dry_run=dry_run)
 
+    @_names_first()
     def delete_snapshot(self, namespace, name, dry_run=False, preconditions=None):
         return self.delete(self._snapshot_version(), SNAPSHOT_KIND, namespace, name, dry_run, preconditions)
 
     # --- writes -------------------------------------------------------------------------
 
+    @_names_first(namespace=False)
     def patch(self, api_version, kind, namespace, name, patch, dry_run=False):
         """JSON merge patch (RFC 7386) → the object as the server answers it.
 
@@ -527,9 +587,11 @@ class SupervisorClient:
             transient=is_transient if pinned else is_transient_or_conflict,
             body=patch, content_type=MERGE_PATCH, dry_run="All" if dry_run else None)
 
+    @_names_first()
     def patch_vm(self, namespace, name, patch, dry_run=False):
         return self.patch(self.vm_api_version, "VirtualMachine", namespace, name, patch, dry_run)
 
+    @_names_first()
     def remove_annotations(self, namespace, name, keys, dry_run=False):
         """Remove annotations from a VirtualMachine in one merge patch (null values); absent keys are fine."""
         patch = {"metadata": {"annotations": dict((key, None) for key in keys)}}
@@ -540,15 +602,17 @@ class SupervisorClient:
         metadata = obj.get("metadata") or {}
         namespace, name = _namespace_of(obj), metadata.get("name")
         kind, api_version = obj.get("kind"), obj.get("apiVersion")
-        if not (kind and api_version and name):
+        if not (kind and api_version):
             raise InvalidInputError("apply needs apiVersion, kind and metadata.name")
+        path = self._path(api_version, kind, namespace, name, field="metadata.name")  # names checked first
         params = {"body": obj, "content_type": "application/apply-patch+yaml", "field_manager": field_manager,
                   "dry_run": "All" if dry_run else None}
         if force:
             params["force_conflicts"] = True
-        return self._request("patch", self._path(api_version, kind, namespace, name),
-                             "%sapply %s %s/%s" % ("dry-run " if dry_run else "", kind, namespace, name), **params)
+        return self._request("patch", path, "%sapply %s %s/%s" % ("dry-run " if dry_run else "", kind, namespace, name),
+                             **params)
 
+    @_names_first(namespace=False)
     def delete(self, api_version, kind, namespace, name, dry_run=False, preconditions=None):
         """DELETE an object → the server's answer (the object, or a Status); None when it is not there.
 
@@ -566,6 +630,7 @@ class SupervisorClient:
         except NotFoundError:
             return None
 
+    @_names_first()
     def delete_vm(self, namespace, name, dry_run=False, preconditions=None):
         """DELETE a VirtualMachine (VM Operator then deletes the vSphere VM behind it)."""
         return self.delete(self.vm_api_version, "VirtualMachine", namespace, name, dry_run, preconditions)

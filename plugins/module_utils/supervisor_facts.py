@@ -15,8 +15,9 @@ __metaclass__ = type
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.planner import backup_image, is_failover
 
-# A hint the plan can do without: unknown (None) when the Supervisor does not let us look.
-OPTIONAL_FACT_CODES = ("PERMISSION_DENIED", "API_RESOURCE_NOT_SERVED")
+# A hint the plan can do without: unknown (None) when the Supervisor does not let us look, or when the
+# backup names an image by something that is no Kubernetes name (it is never sent: names.py).
+OPTIONAL_FACT_CODES = ("PERMISSION_DENIED", "API_RESOURCE_NOT_SERVED", "INVALID_NAME")
 
 
 def optional_fact(warn, lookup, what, *args):

@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - vmservice.restore.kubernetes
   - vmservice.restore.vmware
+  - vmservice.restore.names
 attributes:
   check_mode:
     support: full
@@ -56,7 +57,7 @@ options:
   namespace:
     description:
       - Supervisor namespace to read from (V(exported)) or to restore into (V(present)); the namespace of
-        restored objects is always this one.
+        restored objects is always this one. An RFC 1123 DNS label (see the notes).
     type: str
     required: true
   dest:
@@ -69,7 +70,10 @@ options:
       - With O(state=present), one of O(src) and O(objects) is required.
     type: path
   objects:
-    description: The manifests to restore, instead of O(src).
+    description:
+      - The manifests to restore, instead of O(src).
+      - The C(metadata.name) of each, and of each object of O(src), must be an RFC 1123 DNS subdomain (see the
+        notes), else nothing is applied (C(error_code=INVALID_NAME)).
     type: list
     elements: dict
   kinds:
@@ -81,7 +85,7 @@ options:
     elements: str
     choices: [VirtualMachineService, VirtualMachineGroup, VirtualMachine, PersistentVolumeClaim]
   names:
-    description: Only the objects with these names. Default all.
+    description: Only the objects with these names, each an RFC 1123 DNS subdomain. Default all.
     type: list
     elements: str
   label_selector:
@@ -228,7 +232,7 @@ api_version:
   sample: vmoperator.vmware.com/v1alpha5
 error_code:
   description: Why the module failed, for example C(SOURCE_UNREADABLE), C(GROUP_CYCLE), C(WAIT_TIMEOUT),
-    C(API_REJECTED), C(CONFLICT), C(AUTHENTICATION_FAILED).
+    C(API_REJECTED), C(CONFLICT), C(AUTHENTICATION_FAILED), C(INVALID_NAME).
   returned: failure
   type: str
 remediation:
@@ -261,6 +265,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import 
     kubernetes_params,
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_manifest_name, check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import vmware_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.waiter import Predicate, WaitTimeoutError, Waiter
@@ -558,6 +563,7 @@ class Present:
         names = set(self.params["names"] or ())
         objects, files = [], {}
         for obj, path in loaded:
+            check_manifest_name(obj, path or "objects")
             kind = obj.get("kind")
             if kind not in KINDS:
                 raise InvalidInputError("%s: kind %s is not supported; supported: %s"
@@ -672,6 +678,10 @@ class Present:
 
 def run(module):
     params = module.params
+    # Before any request; files of src are read (and their names checked) in Present.desired.
+    check_params(params, lists=("names",))
+    for index, obj in enumerate(params["objects"] or ()):
+        check_manifest_name(obj, "objects[%d]" % index)
     if params["timeout"] < 0:
         raise InvalidInputError("timeout must be zero or more seconds")
     if params["poll_interval"] <= 0:

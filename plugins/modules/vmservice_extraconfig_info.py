@@ -43,10 +43,13 @@ options:
     description:
       - Only VMs of this Supervisor namespace, by their C(vmservice.namespacedName) or VM YAML, wherever
         they sit (a VM restored into the wrong folder is found and flagged C(NOT_IN_NAMESPACE_FOLDER)).
+      - An RFC 1123 DNS label (1 to 63 lowercase letters, digits and C(-)), else the module fails with
+        C(error_code=INVALID_NAME) before reading anything.
     type: str
   names:
     description:
-      - Only VMs whose VM Service name or vSphere name is in this list.
+      - Only VMs whose VM Service name or vSphere name is in this list. Not checked against the Kubernetes name
+        rules, since a vSphere name may be any text; they are only compared with what vCenter or the files hold.
       - A named VM without VM Service data is returned with error C(NOT_A_VM_SERVICE_VM).
     type: list
     elements: str
@@ -250,6 +253,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils import backup_sc
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
     vmware_argument_spec,
     vsphere_client_from_params,
@@ -277,6 +281,8 @@ def scan_vcenter(params):
 
 def run(module):
     params = module.params
+    # Only the namespace: names may be vSphere names, matched in memory and never put in a URL.
+    check_params(params)
     if params["include_secret_data"] and not module.no_log:
         raise InvalidInputError(
             "include_secret_data returns bootstrap Secret values; refusing because the task is not no_log",

@@ -35,6 +35,7 @@ author:
 extends_documentation_fragment:
   - vmservice.restore.vmware
   - vmservice.restore.kubernetes
+  - vmservice.restore.names
 attributes:
   check_mode:
     support: full
@@ -52,6 +53,7 @@ options:
   namespace:
     description:
       - The Supervisor namespace to register the VMs in. Its VM folder must hold the VMs (see O(fix_folder)).
+      - An RFC 1123 DNS label (see the notes).
     type: str
     required: true
   vms:
@@ -65,6 +67,8 @@ options:
       name:
         description:
           - VM Service name (the VirtualMachine's name) or vSphere VM name. Mutually exclusive with O(vms[].moid).
+          - An RFC 1123 DNS subdomain, as every VM Service name is (see the notes); give a VM whose vSphere name is
+            not one by its VM Service name or by O(vms[].moid).
         type: str
       moid:
         description:
@@ -351,7 +355,7 @@ failed_vms:
   elements: dict
 error_code:
   description: Why the module failed, for example C(REGISTRATION_FAILED) (see RV(failed_vms)), C(NETWORK_OVERRIDE_UNSUPPORTED),
-    C(AUTHENTICATION_FAILED).
+    C(AUTHENTICATION_FAILED), C(INVALID_NAME).
   returned: failure
   type: str
 remediation:
@@ -373,6 +377,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEF
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError, VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import kubernetes_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
 from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec, subnet_mappings
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
@@ -451,8 +456,7 @@ def validate_params(params):
         raise InvalidInputError("timeout must be at least 1 second")
     if params["poll_interval"] <= 0:
         raise InvalidInputError("poll_interval must be more than 0 seconds")
-    if not params["namespace"]:
-        raise InvalidInputError("namespace must not be empty")
+    check_params(params, entries=(("vms", "name"),))  # the namespace too; before any request
 
 
 def scan_selection(namespace, selectors):

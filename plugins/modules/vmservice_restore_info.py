@@ -38,6 +38,7 @@ author:
 extends_documentation_fragment:
   - vmservice.restore.vmware
   - vmservice.restore.kubernetes
+  - vmservice.restore.names
 attributes:
   check_mode:
     support: full
@@ -52,12 +53,13 @@ requirements:
 options:
   namespace:
     description:
-      - The Supervisor namespace the VMs were restored into.
+      - The Supervisor namespace the VMs were restored into, an RFC 1123 DNS label (see the notes).
     type: str
     required: true
   names:
     description:
-      - VM Service names (or vSphere names) of the VMs to plan.
+      - VM Service names (or vSphere names) of the VMs to plan. Each must be an RFC 1123 DNS subdomain, as every
+        VM Service name is (see the notes); plan a VM whose vSphere name is not one by its VM Service name.
       - Default is every VM carrying VM Service backup data of O(namespace), wherever it sits in vCenter.
       - A name that matches no vSphere VM is returned as a blocked plan with code C(VM_NOT_FOUND).
     type: list
@@ -280,7 +282,7 @@ summary:
   type: dict
   sample: {"total": 3, "restorable": 1, "blocked": 1, "by_type": {"new": 1, "blocked": 1, "already_restored": 1}}
 error_code:
-  description: Why the module failed (for example C(AUTHENTICATION_FAILED), C(API_ACCESS)).
+  description: Why the module failed (for example C(AUTHENTICATION_FAILED), C(API_ACCESS), C(INVALID_NAME)).
   returned: failure
   type: str
 remediation:
@@ -299,6 +301,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import 
     kubernetes_params,
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.planner import (
     MODES,
     RestoreType,
@@ -425,6 +428,7 @@ def summarize(plans):
 
 def run(module):
     params = module.params
+    check_params(params, lists=("names",))  # before any request, to vCenter or the Supervisor
     namespace = params["namespace"]
     records, vcenter, warning = read_vcenter(params)
     if warning:

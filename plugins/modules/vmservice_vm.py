@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - vmservice.restore.kubernetes
   - vmservice.restore.vmware
+  - vmservice.restore.names
 attributes:
   check_mode:
     support: full
@@ -47,11 +48,13 @@ requirements:
   - kubernetes (the Python client)
 options:
   namespace:
-    description: Supervisor namespace of the VirtualMachine.
+    description: Supervisor namespace of the VirtualMachine, an RFC 1123 DNS label (see the notes).
     type: str
     required: true
   name:
-    description: Name of the VirtualMachine resource.
+    description:
+      - Name of the VirtualMachine resource, an RFC 1123 DNS subdomain (see the notes). The task acts on this one
+        object only; an empty name is refused, it never means "all".
     type: str
     required: true
   state:
@@ -268,7 +271,7 @@ error_code:
   description:
     - Why the module failed, for example C(POWER_TIMEOUT), C(WAIT_TIMEOUT), C(NOT_FOUND), C(VM_PAUSED),
       C(DESTRUCTIVE_NOT_ALLOWED), C(DESTRUCTIVE_WOULD_DELETE_RESTORED_VM), C(AUTHENTICATION_FAILED),
-      C(CERTIFICATE_VERIFY_FAILED), C(CONFLICT).
+      C(CERTIFICATE_VERIFY_FAILED), C(CONFLICT), C(INVALID_NAME).
   returned: failure
   type: str
 changed:
@@ -301,6 +304,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import 
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.manifests import sanitize
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import ConflictError, SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import vmware_argument_spec
@@ -706,6 +710,7 @@ class VmTask:
 
 def run(module):
     params = module.params
+    check_params(params, names=("name",))  # before anything else: a bad name must cost no request
     if params["timeout"] < 0:
         raise InvalidInputError("timeout must be zero or more seconds")
     if params["poll_interval"] <= 0:

@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - vmservice.restore.kubernetes
   - vmservice.restore.vmware
+  - vmservice.restore.names
 attributes:
   check_mode:
     support: full
@@ -35,12 +36,13 @@ requirements:
   - kubernetes (the Python client)
 options:
   namespace:
-    description: The Supervisor namespace to read.
+    description: The Supervisor namespace to read, an RFC 1123 DNS label (see the notes).
     type: str
     required: true
   names:
     description:
-      - Names of the VirtualMachines to return. Default is every VirtualMachine of O(namespace).
+      - Names of the VirtualMachines to return, each an RFC 1123 DNS subdomain. Default is every VirtualMachine of
+        O(namespace).
       - A name that matches no VirtualMachine is listed in RV(not_found), not an error.
       - RV(pvcs) always holds every claim of the namespace.
     type: list
@@ -118,7 +120,7 @@ namespace_exists:
   type: bool
 error_code:
   description: Why the module failed, for example C(API_RESOURCE_NOT_SERVED) (no VM Service),
-    C(AUTHENTICATION_FAILED), C(PERMISSION_DENIED), C(CERTIFICATE_VERIFY_FAILED).
+    C(AUTHENTICATION_FAILED), C(PERMISSION_DENIED), C(CERTIFICATE_VERIFY_FAILED), C(INVALID_NAME).
   returned: failure
   type: str
 remediation:
@@ -134,6 +136,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import 
     kubernetes_params,
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import (
     CLUSTER_IMAGE_KIND,
     IMAGE_KIND,
@@ -192,6 +195,7 @@ def read(client, namespace, names):
 
 
 def run(module):
+    check_params(module.params, lists=("names",))  # before any request
     with SupervisorClient(kubernetes_params(module.params)) as client:
         return read(client, module.params["namespace"], module.params["names"])
 

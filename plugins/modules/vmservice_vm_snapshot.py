@@ -26,6 +26,7 @@ author:
 extends_documentation_fragment:
   - vmservice.restore.kubernetes
   - vmservice.restore.vmware
+  - vmservice.restore.names
 attributes:
   check_mode:
     support: full
@@ -38,17 +39,18 @@ requirements:
   - kubernetes (the Python client)
 options:
   namespace:
-    description: Supervisor namespace of the VM and its snapshot.
+    description: Supervisor namespace of the VM and its snapshot, an RFC 1123 DNS label (see the notes).
     type: str
     required: true
   vm:
     description:
-      - Name of the VirtualMachine to snapshot (C(spec.vmName)). Required with O(state=present).
+      - Name of the VirtualMachine to snapshot (C(spec.vmName)), an RFC 1123 DNS subdomain. Required with
+        O(state=present).
       - It must exist before the snapshot is created, else the module fails with C(error_code=NOT_FOUND).
       - A snapshot O(name) that exists for another VM fails with C(error_code=SNAPSHOT_NAME_TAKEN).
     type: str
   name:
-    description: Name of the VirtualMachineSnapshot.
+    description: Name of the VirtualMachineSnapshot, an RFC 1123 DNS subdomain (see the notes).
     type: str
     required: true
   memory:
@@ -145,7 +147,7 @@ api_version:
   sample: vmoperator.vmware.com/v1alpha5
 error_code:
   description: Why the module failed, for example C(SNAPSHOT_API_NOT_SERVED), C(SNAPSHOT_FAILED), C(NOT_FOUND),
-    C(SNAPSHOT_NAME_TAKEN), C(WAIT_TIMEOUT), C(AUTHENTICATION_FAILED).
+    C(SNAPSHOT_NAME_TAKEN), C(WAIT_TIMEOUT), C(AUTHENTICATION_FAILED), C(INVALID_NAME).
   returned: failure
   type: str
 remediation:
@@ -179,6 +181,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import 
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.manifests import sanitize
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.names import check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import vmware_argument_spec
@@ -371,6 +374,8 @@ class SnapshotTask:
 
 def run(module):
     params = module.params
+    # Before any request. vm is required with state=present (required_if lets a templated null through).
+    check_params(params, names=("name", "vm") if params["state"] == "present" else ("name",), optional=("vm",))
     if params["timeout"] < 0:
         raise InvalidInputError("timeout must be zero or more seconds")
     if params["poll_interval"] <= 0:
