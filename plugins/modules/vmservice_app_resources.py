@@ -250,7 +250,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vmservice.restore.plugins.module_utils import manifests
+from ansible_collections.vmservice.restore.plugins.module_utils import export_source, manifest_shape, manifests
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     InvalidInputError,
     SourceError,
@@ -261,6 +261,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import 
     kubernetes_params,
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
+from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import vmware_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.waiter import Predicate, WaitTimeoutError, Waiter
@@ -328,7 +329,7 @@ def _call_manifests(func, *args):
         return func(*args)
     except VmServiceRestoreError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         code = getattr(exc, "code", None) or "MANIFEST_INVALID"
         raise VmServiceRestoreError(str(exc), code=code, remediation="Fix the manifests as the message says.")
 
@@ -413,12 +414,10 @@ class Export:
                 found.append(obj)
         return sorted(found, key=lambda obj: (obj.get("kind"), _name(obj)))
 
-    def _read(self, path):
-        try:
-            with open(path) as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return None
+    def _read(self, file_name):
+        """What dest holds under file_name: only a regular file, bounded, UTF-8 (None otherwise, so it is
+        rewritten and a link or a foreign file's content never reaches the diff)."""
+        return export_source.read_text(self.dest, file_name)
 
     def _write(self, path, content):
         handle, tmp = tempfile.mkstemp(dir=self.dest, prefix=".tmp-")
@@ -434,14 +433,34 @@ class Export:
                               remediation="Check that dest is a directory the Ansible user can write.")
 
     def _old_index(self):
-        text = self._read(os.path.join(self.dest, INDEX_JSON))
-        if not text:
-            return None
-        try:
-            index = json.loads(text)
-        except ValueError:
-            return None
-        return index if isinstance(index, dict) else None
+        """The previous index.json, read as state=present reads it (bounded, no symlink); None when refused."""
+        return export_source.read_index(self.dest)
+
+    def _contents(self, sanitized):
+        """[(obj, file name, YAML)]; refused when the restore would refuse the directory (names, sizes, count)."""
+        contents, total = [], 0
+        limits = export_source.DEFAULT_LIMITS
+        for obj in sanitized:
+            file_name = manifests.file_name(obj)
+            problem = manifest_shape.entry_problem(file_name)
+            if problem:
+                raise SourceError("%s %s/%s cannot be exported: its file name %s %s"
+                                  % (obj.get("kind"), self.params["namespace"], manifest_shape.label(_name(obj)),
+                                     manifest_shape.label(file_name), problem),
+                                  code=manifest_shape.MANIFEST_UNSAFE_PATH,
+                                  remediation=remediation_for(manifest_shape.MANIFEST_UNSAFE_PATH))
+            content = dump_yaml(obj)
+            size = len(content.encode("utf-8"))
+            total += size
+            if size > limits.file_bytes or total > limits.total_bytes or len(contents) >= limits.files:
+                raise SourceError("%s %s/%s cannot be exported: a restore reads at most %d bytes per file, %d bytes "
+                                  "and %d files per directory (this file: %d bytes)"
+                                  % (obj.get("kind"), self.params["namespace"], _name(obj), limits.file_bytes,
+                                     limits.total_bytes, limits.files, size),
+                                  code=manifest_shape.MANIFEST_TOO_LARGE,
+                                  remediation=remediation_for(manifest_shape.MANIFEST_TOO_LARGE))
+            contents.append((obj, file_name, content))
+        return contents
 
     def run(self):
         if os.path.exists(self.dest) and not os.path.isdir(self.dest):
@@ -451,6 +470,7 @@ class Export:
         live = self.read_objects(api_version)
         sanitized = [_call_manifests(manifests.sanitize, obj) for obj in live]
         graph = _call_manifests(manifests.dependency_graph, sanitized)
+        contents = self._contents(sanitized)  # refused before anything is written
         writing = not self.module.check_mode
         if writing and not os.path.isdir(self.dest):
             try:
@@ -459,11 +479,9 @@ class Export:
                 raise SourceError("cannot create dest %s: %s" % (self.dest, exc), code="DEST_UNWRITABLE",
                                   remediation="Check the parent directory exists and is writable.")
         results, diffs, entries = [], [], []
-        for obj in sanitized:
-            file_name = manifests.file_name(obj)
+        for obj, file_name, content in contents:
             path = os.path.join(self.dest, file_name)
-            content = dump_yaml(obj)
-            old = self._read(path)
+            old = self._read(file_name)
             changed = old != content
             if changed:
                 diffs.append(_text_diff(old or "", content, path))
@@ -476,16 +494,16 @@ class Export:
         old_index = self._old_index() or {}
         kept = set(entry["file"] for entry in entries)
         removed = []
-        for entry in old_index.get("objects") or ():
-            stale = entry.get("file") if isinstance(entry, dict) else None
-            if not stale or stale in kept or os.path.basename(stale) != stale or stale.startswith("index."):
+        for stale, code, _problem in manifest_shape.index_entries(old_index) if old_index else ():
+            # Only a plain manifest file name of the old index, and only a regular file directly
+            # inside dest (never a symlink, a directory or anything an entry names outside dest).
+            if code or stale in kept or not export_source.is_regular_file(self.dest, stale):
                 continue
             path = os.path.join(self.dest, stale)
-            if os.path.isfile(path):
-                removed.append(path)
-                diffs.append(_text_diff(self._read(path) or "", "", path))
-                if writing:
-                    os.remove(path)
+            removed.append(path)
+            diffs.append(_text_diff(self._read(stale) or "", "", path))
+            if writing:
+                os.remove(path)
 
         index = {"namespace": self.params["namespace"], "api_version": api_version, "objects": entries,
                  "dependency_graph": graph}
@@ -496,7 +514,7 @@ class Export:
                                 if changed else old_index["backup_time"])
         for file_name, content in ((INDEX_JSON, dump_json(index)), (INDEX_YAML, dump_yaml(index))):
             path = os.path.join(self.dest, file_name)
-            old = self._read(path)
+            old = self._read(file_name)
             if old != content:
                 changed = True
                 if file_name == INDEX_JSON:
@@ -509,62 +527,30 @@ class Export:
 
 # --- present ------------------------------------------------------------------------------
 
-def load_source(src):
-    """[(object, file)] from a directory written by ``exported``."""
-    if not src or not os.path.isdir(src):
-        raise SourceError("src %s is not a readable directory" % src,
-                          remediation="Give the directory an export (state=exported) wrote.")
-    index_path = os.path.join(src, INDEX_JSON)
-    if os.path.isfile(index_path):
-        try:
-            with open(index_path) as handle:
-                index = json.load(handle)
-            files = [entry["file"] for entry in index.get("objects") or ()]
-        except (IOError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise SourceError("cannot read the index %s: %s" % (index_path, exc), code="SOURCE_UNREADABLE")
-    else:
-        files = sorted(name for name in os.listdir(src)
-                       if name.endswith((".yaml", ".yml")) and name != INDEX_YAML and not name.startswith("."))
-    loaded = []
-    for file_name in files:
-        path = os.path.join(src, file_name)
-        try:
-            with open(path) as handle:
-                obj = yaml.safe_load(handle)
-        except (IOError, OSError, yaml.YAMLError) as exc:
-            raise SourceError("cannot read %s: %s" % (path, exc))
-        if not isinstance(obj, dict):
-            raise SourceError("%s does not hold one Kubernetes object" % path, code="MANIFEST_INVALID",
-                              remediation="Each file holds one object (apiVersion, kind, metadata, spec).")
-        loaded.append((obj, path))
-    return loaded
+def load_source(params):
+    """[(object, file)] to restore: the files of ``src`` or the ``objects`` (file None), every one
+    shape-checked (export_source: bounded, no symlink, one coded error for all bad files)."""
+    if params["src"]:
+        return export_source.load_directory(params["src"], supported_kinds=KINDS)
+    return [(copy.deepcopy(obj), None) for obj in export_source.check_objects(params["objects"] or (), KINDS)]
 
 
 class Present:
-    def __init__(self, module, client):
+    def __init__(self, module, client, loaded):
         self.module = module
         self.client = client
+        self.loaded = loaded
         self.params = module.params
         self.namespace = self.params["namespace"]
         self.deadline = time.monotonic() + self.params["timeout"]
         self.warnings = []
 
     def desired(self):
-        if self.params["src"]:
-            loaded = load_source(self.params["src"])
-        else:
-            loaded = [(copy.deepcopy(obj), None) for obj in self.params["objects"] or ()]
         kinds = set(self.params["kinds"] or KINDS)
         names = set(self.params["names"] or ())
         objects, files = [], {}
-        for obj, path in loaded:
+        for obj, path in self.loaded:
             kind = obj.get("kind")
-            if kind not in KINDS:
-                raise InvalidInputError("%s: kind %s is not supported; supported: %s"
-                                        % (path or "objects", kind, ", ".join(KINDS)), code="UNSUPPORTED_KIND")
-            if not (obj.get("apiVersion") and _name(obj)):
-                raise InvalidInputError("%s: an object needs apiVersion, kind and metadata.name" % (path or "objects"),
-                                        code="MANIFEST_INVALID")
             if kind not in kinds or (names and _name(obj) not in names):
                 continue
             obj = _call_manifests(manifests.sanitize, obj)
@@ -679,10 +665,12 @@ def run(module):
     if params["state"] == "present" and params["src"] and not os.path.isdir(params["src"]):
         raise SourceError("src %s is not a readable directory" % params["src"],
                           remediation="Give the directory an export (state=exported) wrote.")
+    # Read and judge every file before connecting: a bad directory sends no request at all.
+    loaded = load_source(params) if params["state"] == "present" else None
     with SupervisorClient(kubernetes_params(params)) as client:
         if params["state"] == "exported":
             return Export(module, client).run()
-        return Present(module, client).run()
+        return Present(module, client, loaded).run()
 
 
 def main():
