@@ -198,7 +198,7 @@ def _failure(source: str, problems: List[Dict[str, str]], noun: str = "file(s)",
 
 
 def _too_many(src: str, what: str, limit: int) -> ExportSourceError:
-    return ExportSourceError("src %s: %s, more than the limit of %d: nothing was read or applied" % (src, what, limit),
+    return ExportSourceError("src %s: %s (the limit is %d): nothing was read or applied" % (src, what, limit),
                              code=shape.MANIFEST_TOO_LARGE, remediation=remediation_for(shape.MANIFEST_TOO_LARGE),
                              details={"limit": limit})
 

@@ -60,16 +60,28 @@ options:
     type: str
     required: true
   dest:
-    description: Directory the export writes to (created when missing). Required with O(state=exported).
+    description:
+      - Directory the export writes to (created when missing). Required with O(state=exported).
+      - It may be a symbolic link to a directory. What is inside is never followed; a file, or a stale file of
+        the previous C(index.json), that is a symbolic link is replaced (or left alone), never written through.
+      - An object whose file would exceed what O(state=present) reads (1 MiB per file, 32 MiB, 5000 files)
+        fails the export with C(MANIFEST_TOO_LARGE) before anything is written.
     type: path
   src:
     description:
       - Directory written by O(state=exported). Its C(index.json) lists the files; without an index every
-        C(*.yaml) and C(*.yml) file of the directory is read.
+        C(*.yaml) and C(*.yml) file of the directory is read (not hidden ones, not C(index.yaml)).
+      - The directory is untrusted input and is read before the module connects. Only regular files directly
+        inside it are read (index entries are plain file names, symbolic links and FIFOs are refused), at most
+        1 MiB per file, 32 MiB and 5000 files in all, UTF-8 YAML without anchors or aliases and nested at most
+        200 levels, one object per file, each of the shape the export writes (C(metadata) a mapping with a
+        name, C(labels) and C(annotations) strings, C(spec) a mapping). Every file is judged; when any is bad
+        nothing is applied and the module fails once, listing each bad file in RV(details.files).
+      - The directory itself may be a symbolic link (the C(latest) link of the dated backup layout).
       - With O(state=present), one of O(src) and O(objects) is required.
     type: path
   objects:
-    description: The manifests to restore, instead of O(src).
+    description: The manifests to restore, instead of O(src); checked as the files of O(src) are.
     type: list
     elements: dict
   kinds:
@@ -137,6 +149,18 @@ EXAMPLES = r'''
     wait: true
     timeout: 600
   register: app
+
+- name: Restore from a shared backup; a bad file fails the task and nothing is applied
+  block:
+    - name: Recreate the services and groups
+      vmservice.restore.vmservice_app_resources:
+        namespace: shop
+        src: /mnt/backup-share/shop/latest
+  rescue:
+    - name: Fail naming each bad file (details.files)
+      ansible.builtin.fail:
+        msg: "{{ ansible_failed_result.error_code }}: {{ ansible_failed_result.details.files | default([])
+          | map(attribute='file') | join(', ') }}"
 
 - name: Preview (server-side dry run)
   vmservice.restore.vmservice_app_resources:
@@ -227,8 +251,13 @@ api_version:
   type: str
   sample: vmoperator.vmware.com/v1alpha5
 error_code:
-  description: Why the module failed, for example C(SOURCE_UNREADABLE), C(GROUP_CYCLE), C(WAIT_TIMEOUT),
-    C(API_REJECTED), C(CONFLICT), C(AUTHENTICATION_FAILED).
+  description:
+    - Why the module failed, for example C(SOURCE_UNREADABLE), C(GROUP_CYCLE), C(WAIT_TIMEOUT),
+      C(API_REJECTED), C(CONFLICT), C(AUTHENTICATION_FAILED).
+    - For a bad O(src) or O(objects) C(MANIFEST_INVALID) (not one object of the expected shape, invalid YAML, aliases,
+      too deep), C(MANIFEST_TOO_LARGE), C(MANIFEST_NOT_UTF8), C(MANIFEST_UNSAFE_PATH) (outside the directory, a
+      symbolic link, not a regular file), C(UNSUPPORTED_KIND) or C(SOURCE_UNREADABLE); the code of the bad files
+      when they all share one, else C(MANIFEST_INVALID).
   returned: failure
   type: str
 remediation:
@@ -236,9 +265,19 @@ remediation:
   returned: failure
   type: str
 details:
-  description: For C(WAIT_TIMEOUT) what was waited for, what was seen last and the RV(objects) applied before.
+  description:
+    - For C(WAIT_TIMEOUT) what was waited for, what was seen last and the RV(objects) applied before.
+    - For a bad O(src) or O(objects), C(files) (below); for a directory over a bound, C(limit).
   returned: failure
   type: dict
+  contains:
+    files:
+      description: Each bad file (or O(objects) entry) with its own code and what is wrong (the field path, never
+        the content).
+      type: list
+      elements: dict
+      sample: [{"file": "virtualmachineservice-web.yaml", "code": "MANIFEST_INVALID",
+                "message": "metadata.labels: must be a mapping of strings to strings, not a list"}]
 '''
 
 import copy

@@ -256,9 +256,8 @@ def test_an_export_never_removes_or_reads_what_the_old_index_names_outside_dest(
     assert not (dest / "virtualmachinegroup-stale.yaml").exists()
     assert not (dest / GOOD).is_symlink() and yaml.safe_load((dest / GOOD).read_text())["metadata"]["name"] == "web-lb"
 
-    again = ansible_playbook(TARGET / "export.yml", extra_vars={"hostile_namespace": namespace,
-                                                                 "hostile_dest": str(dest),
-                                                                 "expect_changed": False, "expect_removed": []})
+    again = ansible_playbook(TARGET / "export.yml", extra_vars={"hostile_namespace": namespace, "hostile_dest": str(dest),
+                                                                "expect_changed": False, "expect_removed": []})
     assert again.rc == 0 and again.recap["changed"] == 0, again.stdout[-6000:]
     assert lab.mutations_since(seq) == []  # an export only reads the Supervisor
 
