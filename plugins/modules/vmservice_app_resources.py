@@ -484,7 +484,7 @@ class Export:
             problem = manifest_shape.entry_problem(file_name)
             if problem:
                 raise SourceError("%s %s/%s cannot be exported: its file name %s %s"
-                                  % (obj.get("kind"), self.params["namespace"], manifest_shape.label(_name(obj)),
+                                  % (obj.get("kind"), self.params["namespace"], manifest_shape.word(_name(obj)),
                                      manifest_shape.label(file_name), problem),
                                   code=manifest_shape.MANIFEST_UNSAFE_PATH,
                                   remediation=remediation_for(manifest_shape.MANIFEST_UNSAFE_PATH))
@@ -494,7 +494,7 @@ class Export:
             if size > limits.file_bytes or total > limits.total_bytes or len(contents) >= limits.files:
                 raise SourceError("%s %s/%s cannot be exported: a restore reads at most %d bytes per file, %d bytes "
                                   "and %d files per directory (this file: %d bytes)"
-                                  % (obj.get("kind"), self.params["namespace"], _name(obj), limits.file_bytes,
+                                  % (obj.get("kind"), self.params["namespace"], manifest_shape.word(_name(obj)), limits.file_bytes,
                                      limits.total_bytes, limits.files, size),
                                   code=manifest_shape.MANIFEST_TOO_LARGE,
                                   remediation=remediation_for(manifest_shape.MANIFEST_TOO_LARGE))
@@ -542,7 +542,12 @@ class Export:
             removed.append(path)
             diffs.append(_text_diff(self._read(stale) or "", "", path))
             if writing:
-                os.remove(path)
+                try:
+                    os.remove(path)
+                except OSError as exc:  # replaced by something else meanwhile: say so, never a traceback
+                    raise SourceError("cannot remove the stale file %s: %s" % (path, exc.strerror or exc),
+                                      code="DEST_UNWRITABLE",
+                                      remediation="Check that dest is a directory the Ansible user can write.")
 
         index = {"namespace": self.params["namespace"], "api_version": api_version, "objects": entries,
                  "dependency_graph": graph}
