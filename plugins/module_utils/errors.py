@@ -92,3 +92,13 @@ class NotFoundError(VmServiceRestoreError):
 class InvalidInputError(VmServiceRestoreError):
     code = "INVALID_INPUT"
     remediation = "Fix the module arguments as the message says."
+
+
+class ExportSourceError(SourceError):
+    """An export directory (or inline objects) holds something that must not be read or applied.
+
+    ``details["files"]`` lists every bad file as ``{file, code, message}``; the error's own code is
+    theirs when they all share one, else MANIFEST_INVALID (manifest_shape.overall_code).
+    """
+
+    code = "MANIFEST_INVALID"

@@ -156,6 +156,28 @@ REMEDIATION = {
         "The VM did not reach the requested power state in time: raise timeout, and check the VirtualMachine's "
         "conditions and events (kubectl describe vm) and the vSphere VM's tasks (an unbound PVC, a missing class "
         "or image)."),
+    # export directories read by vmservice_app_resources state=present (untrusted input)
+    "MANIFEST_INVALID": (
+        "A file of the export directory (or an entry of objects) is not one Kubernetes object as state=exported "
+        "writes it: nothing was applied. Each bad file is listed in details.files with its field path; restore from "
+        "another copy of the export, or fix or remove those files (and their index.json entries), then run again."),
+    "MANIFEST_TOO_LARGE": (
+        "The export directory holds more than a backup of application resources can (a file over 1 MiB, more than "
+        "32 MiB together or more than 5000 files): nothing was applied. Check the directory is the one the export "
+        "wrote and that nothing was added to it; split a very large namespace with kinds, names or label_selector."),
+    "MANIFEST_NOT_UTF8": (
+        "A file of the export directory is not UTF-8 text (the export writes UTF-8; UTF-16 from an editor or a "
+        "corrupt copy is not read): nothing was applied. Restore the file from another copy of the export, or "
+        "convert it to UTF-8 (iconv -t UTF-8)."),
+    "MANIFEST_UNSAFE_PATH": (
+        "The export directory names a file outside itself (an index.json entry with '/', '..' or a leading '.'), "
+        "or holds a symbolic link, a FIFO, a device or a directory where a manifest file belongs: nothing was read "
+        "from it and nothing was applied. Check who changed the directory, then restore it from another copy of "
+        "the export; files must be regular files directly inside it."),
+    "UNSUPPORTED_KIND": (
+        "The export holds an object of a kind this module does not restore (VirtualMachineService, "
+        "VirtualMachineGroup, VirtualMachine, PersistentVolumeClaim): nothing was applied. Remove that file and "
+        "its index.json entry, and restore such objects another way (kubectl apply)."),
     # module and client codes
     "WAIT_TIMEOUT": (
         "The operation did not finish in time: raise timeout, check the vCenter task (com.vmware.wcp.vmservice."

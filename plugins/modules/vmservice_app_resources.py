@@ -61,17 +61,29 @@ options:
     type: str
     required: true
   dest:
-    description: Directory the export writes to (created when missing). Required with O(state=exported).
+    description:
+      - Directory the export writes to (created when missing). Required with O(state=exported).
+      - It may be a symbolic link to a directory. What is inside is never followed; a file, or a stale file of
+        the previous C(index.json), that is a symbolic link is replaced (or left alone), never written through.
+      - An object whose file would exceed what O(state=present) reads (1 MiB per file, 32 MiB, 5000 files)
+        fails the export with C(MANIFEST_TOO_LARGE) before anything is written.
     type: path
   src:
     description:
       - Directory written by O(state=exported). Its C(index.json) lists the files; without an index every
-        C(*.yaml) and C(*.yml) file of the directory is read.
+        C(*.yaml) and C(*.yml) file of the directory is read (not hidden ones, not C(index.yaml)).
+      - The directory is untrusted input and is read before the module connects. Only regular files directly
+        inside it are read (index entries are plain file names, symbolic links and FIFOs are refused), at most
+        1 MiB per file, 32 MiB and 5000 files in all, UTF-8 YAML without anchors or aliases and nested at most
+        200 levels, one object per file, each of the shape the export writes (C(metadata) a mapping with a
+        name, C(labels) and C(annotations) strings, C(spec) a mapping). Every file is judged; when any is bad
+        nothing is applied and the module fails once, listing each bad file in RV(details.files).
+      - The directory itself may be a symbolic link (the C(latest) link of the dated backup layout).
       - With O(state=present), one of O(src) and O(objects) is required.
     type: path
   objects:
     description:
-      - The manifests to restore, instead of O(src).
+      - The manifests to restore, instead of O(src); checked as the files of O(src) are.
       - The C(metadata.name) of each, and of each object of O(src), must be an RFC 1123 DNS subdomain (see the
         notes), else nothing is applied (C(error_code=INVALID_NAME)).
     type: list
@@ -141,6 +153,18 @@ EXAMPLES = r'''
     wait: true
     timeout: 600
   register: app
+
+- name: Restore from a shared backup; a bad file fails the task and nothing is applied
+  block:
+    - name: Recreate the services and groups
+      vmservice.restore.vmservice_app_resources:
+        namespace: shop
+        src: /mnt/backup-share/shop/latest
+  rescue:
+    - name: Fail naming each bad file (details.files)
+      ansible.builtin.fail:
+        msg: "{{ ansible_failed_result.error_code }}: {{ ansible_failed_result.details.files | default([])
+          | map(attribute='file') | join(', ') }}"
 
 - name: Preview (server-side dry run)
   vmservice.restore.vmservice_app_resources:
@@ -231,8 +255,13 @@ api_version:
   type: str
   sample: vmoperator.vmware.com/v1alpha5
 error_code:
-  description: Why the module failed, for example C(SOURCE_UNREADABLE), C(GROUP_CYCLE), C(WAIT_TIMEOUT),
-    C(API_REJECTED), C(CONFLICT), C(AUTHENTICATION_FAILED), C(INVALID_NAME).
+  description:
+    - Why the module failed, for example C(SOURCE_UNREADABLE), C(GROUP_CYCLE), C(WAIT_TIMEOUT),
+      C(API_REJECTED), C(CONFLICT), C(AUTHENTICATION_FAILED), C(INVALID_NAME).
+    - For a bad O(src) or O(objects) C(MANIFEST_INVALID) (not one object of the expected shape, invalid YAML, aliases,
+      too deep), C(MANIFEST_TOO_LARGE), C(MANIFEST_NOT_UTF8), C(MANIFEST_UNSAFE_PATH) (outside the directory, a
+      symbolic link, not a regular file), C(UNSUPPORTED_KIND) or C(SOURCE_UNREADABLE); the code of the bad files
+      when they all share one, else C(MANIFEST_INVALID).
   returned: failure
   type: str
 remediation:
@@ -240,9 +269,19 @@ remediation:
   returned: failure
   type: str
 details:
-  description: For C(WAIT_TIMEOUT) what was waited for, what was seen last and the RV(objects) applied before.
+  description:
+    - For C(WAIT_TIMEOUT) what was waited for, what was seen last and the RV(objects) applied before.
+    - For a bad O(src) or O(objects), C(files) (below); for a directory over a bound, C(limit).
   returned: failure
   type: dict
+  contains:
+    files:
+      description: Each bad file (or O(objects) entry) with its own code and what is wrong (the field path, never
+        the content).
+      type: list
+      elements: dict
+      sample: [{"file": "virtualmachineservice-web.yaml", "code": "MANIFEST_INVALID",
+                "message": "metadata.labels: must be a mapping of strings to strings, not a list"}]
 '''
 
 import copy
@@ -254,7 +293,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vmservice.restore.plugins.module_utils import manifests
+from ansible_collections.vmservice.restore.plugins.module_utils import export_source, manifest_shape, manifests
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     InvalidInputError,
     SourceError,
@@ -266,6 +305,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import 
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
 from ansible_collections.vmservice.restore.plugins.module_utils.names import check_manifest_name, check_params
+from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import vmware_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.waiter import Predicate, WaitTimeoutError, Waiter
@@ -333,7 +373,7 @@ def _call_manifests(func, *args):
         return func(*args)
     except VmServiceRestoreError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         code = getattr(exc, "code", None) or "MANIFEST_INVALID"
         raise VmServiceRestoreError(str(exc), code=code, remediation="Fix the manifests as the message says.")
 
@@ -418,12 +458,10 @@ class Export:
                 found.append(obj)
         return sorted(found, key=lambda obj: (obj.get("kind"), _name(obj)))
 
-    def _read(self, path):
-        try:
-            with open(path) as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return None
+    def _read(self, file_name):
+        """What dest holds under file_name: only a regular file, bounded, UTF-8 (None otherwise, so it is
+        rewritten and a link or a foreign file's content never reaches the diff)."""
+        return export_source.read_text(self.dest, file_name)
 
     def _write(self, path, content):
         handle, tmp = tempfile.mkstemp(dir=self.dest, prefix=".tmp-")
@@ -439,14 +477,34 @@ class Export:
                               remediation="Check that dest is a directory the Ansible user can write.")
 
     def _old_index(self):
-        text = self._read(os.path.join(self.dest, INDEX_JSON))
-        if not text:
-            return None
-        try:
-            index = json.loads(text)
-        except ValueError:
-            return None
-        return index if isinstance(index, dict) else None
+        """The previous index.json, read as state=present reads it (bounded, no symlink); None when refused."""
+        return export_source.read_index(self.dest)
+
+    def _contents(self, sanitized):
+        """[(obj, file name, YAML)]; refused when the restore would refuse the directory (names, sizes, count)."""
+        contents, total = [], 0
+        limits = export_source.DEFAULT_LIMITS
+        for obj in sanitized:
+            file_name = manifests.file_name(obj)
+            problem = manifest_shape.entry_problem(file_name)
+            if problem:
+                raise SourceError("%s %s/%s cannot be exported: its file name %s %s"
+                                  % (obj.get("kind"), self.params["namespace"], manifest_shape.word(_name(obj)),
+                                     manifest_shape.label(file_name), problem),
+                                  code=manifest_shape.MANIFEST_UNSAFE_PATH,
+                                  remediation=remediation_for(manifest_shape.MANIFEST_UNSAFE_PATH))
+            content = dump_yaml(obj)
+            size = len(content.encode("utf-8"))
+            total += size
+            if size > limits.file_bytes or total > limits.total_bytes or len(contents) >= limits.files:
+                raise SourceError("%s %s/%s cannot be exported: a restore reads at most %d bytes per file, %d bytes "
+                                  "and %d files per directory (this file: %d bytes)"
+                                  % (obj.get("kind"), self.params["namespace"], manifest_shape.word(_name(obj)), limits.file_bytes,
+                                     limits.total_bytes, limits.files, size),
+                                  code=manifest_shape.MANIFEST_TOO_LARGE,
+                                  remediation=remediation_for(manifest_shape.MANIFEST_TOO_LARGE))
+            contents.append((obj, file_name, content))
+        return contents
 
     def run(self):
         if os.path.exists(self.dest) and not os.path.isdir(self.dest):
@@ -456,6 +514,7 @@ class Export:
         live = self.read_objects(api_version)
         sanitized = [_call_manifests(manifests.sanitize, obj) for obj in live]
         graph = _call_manifests(manifests.dependency_graph, sanitized)
+        contents = self._contents(sanitized)  # refused before anything is written
         writing = not self.module.check_mode
         if writing and not os.path.isdir(self.dest):
             try:
@@ -464,11 +523,9 @@ class Export:
                 raise SourceError("cannot create dest %s: %s" % (self.dest, exc), code="DEST_UNWRITABLE",
                                   remediation="Check the parent directory exists and is writable.")
         results, diffs, entries = [], [], []
-        for obj in sanitized:
-            file_name = manifests.file_name(obj)
+        for obj, file_name, content in contents:
             path = os.path.join(self.dest, file_name)
-            content = dump_yaml(obj)
-            old = self._read(path)
+            old = self._read(file_name)
             changed = old != content
             if changed:
                 diffs.append(_text_diff(old or "", content, path))
@@ -481,16 +538,21 @@ class Export:
         old_index = self._old_index() or {}
         kept = set(entry["file"] for entry in entries)
         removed = []
-        for entry in old_index.get("objects") or ():
-            stale = entry.get("file") if isinstance(entry, dict) else None
-            if not stale or stale in kept or os.path.basename(stale) != stale or stale.startswith("index."):
+        for stale, code, _problem in manifest_shape.index_entries(old_index) if old_index else ():
+            # Only a plain manifest file name of the old index, and only a regular file directly
+            # inside dest (never a symlink, a directory or anything an entry names outside dest).
+            if code or stale in kept or not export_source.is_regular_file(self.dest, stale):
                 continue
             path = os.path.join(self.dest, stale)
-            if os.path.isfile(path):
-                removed.append(path)
-                diffs.append(_text_diff(self._read(path) or "", "", path))
-                if writing:
+            removed.append(path)
+            diffs.append(_text_diff(self._read(stale) or "", "", path))
+            if writing:
+                try:
                     os.remove(path)
+                except OSError as exc:  # replaced by something else meanwhile: say so, never a traceback
+                    raise SourceError("cannot remove the stale file %s: %s" % (path, exc.strerror or exc),
+                                      code="DEST_UNWRITABLE",
+                                      remediation="Check that dest is a directory the Ansible user can write.")
 
         index = {"namespace": self.params["namespace"], "api_version": api_version, "objects": entries,
                  "dependency_graph": graph}
@@ -501,7 +563,7 @@ class Export:
                                 if changed else old_index["backup_time"])
         for file_name, content in ((INDEX_JSON, dump_json(index)), (INDEX_YAML, dump_yaml(index))):
             path = os.path.join(self.dest, file_name)
-            old = self._read(path)
+            old = self._read(file_name)
             if old != content:
                 changed = True
                 if file_name == INDEX_JSON:
@@ -514,63 +576,30 @@ class Export:
 
 # --- present ------------------------------------------------------------------------------
 
-def load_source(src):
-    """[(object, file)] from a directory written by ``exported``."""
-    if not src or not os.path.isdir(src):
-        raise SourceError("src %s is not a readable directory" % src,
-                          remediation="Give the directory an export (state=exported) wrote.")
-    index_path = os.path.join(src, INDEX_JSON)
-    if os.path.isfile(index_path):
-        try:
-            with open(index_path) as handle:
-                index = json.load(handle)
-            files = [entry["file"] for entry in index.get("objects") or ()]
-        except (IOError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise SourceError("cannot read the index %s: %s" % (index_path, exc), code="SOURCE_UNREADABLE")
-    else:
-        files = sorted(name for name in os.listdir(src)
-                       if name.endswith((".yaml", ".yml")) and name != INDEX_YAML and not name.startswith("."))
-    loaded = []
-    for file_name in files:
-        path = os.path.join(src, file_name)
-        try:
-            with open(path) as handle:
-                obj = yaml.safe_load(handle)
-        except (IOError, OSError, yaml.YAMLError) as exc:
-            raise SourceError("cannot read %s: %s" % (path, exc))
-        if not isinstance(obj, dict):
-            raise SourceError("%s does not hold one Kubernetes object" % path, code="MANIFEST_INVALID",
-                              remediation="Each file holds one object (apiVersion, kind, metadata, spec).")
-        loaded.append((obj, path))
-    return loaded
+def load_source(params):
+    """[(object, file)] to restore: the files of ``src`` or the ``objects`` (file None), every one
+    shape-checked (export_source: bounded, no symlink, one coded error for all bad files)."""
+    if params["src"]:
+        return export_source.load_directory(params["src"], supported_kinds=KINDS)
+    return [(copy.deepcopy(obj), None) for obj in export_source.check_objects(params["objects"] or (), KINDS)]
 
 
 class Present:
-    def __init__(self, module, client):
+    def __init__(self, module, client, loaded):
         self.module = module
         self.client = client
+        self.loaded = loaded
         self.params = module.params
         self.namespace = self.params["namespace"]
         self.deadline = time.monotonic() + self.params["timeout"]
         self.warnings = []
 
     def desired(self):
-        if self.params["src"]:
-            loaded = load_source(self.params["src"])
-        else:
-            loaded = [(copy.deepcopy(obj), None) for obj in self.params["objects"] or ()]
         kinds = set(self.params["kinds"] or KINDS)
         names = set(self.params["names"] or ())
         objects, files = [], {}
-        for obj, path in loaded:
-            check_manifest_name(obj, path or "objects")
+        for obj, path in self.loaded:
             kind = obj.get("kind")
-            if kind not in KINDS:
-                raise InvalidInputError("%s: kind %s is not supported; supported: %s"
-                                        % (path or "objects", kind, ", ".join(KINDS)), code="UNSUPPORTED_KIND")
-            if not (obj.get("apiVersion") and _name(obj)):
-                raise InvalidInputError("%s: an object needs apiVersion, kind and metadata.name" % (path or "objects"),
-                                        code="MANIFEST_INVALID")
             if kind not in kinds or (names and _name(obj) not in names):
                 continue
             obj = _call_manifests(manifests.sanitize, obj)
@@ -678,7 +707,7 @@ class Present:
 
 def run(module):
     params = module.params
-    # Before any request; files of src are read (and their names checked) in Present.desired.
+    # Before any request; the names of src's files are checked once they are read, below.
     check_params(params, lists=("names",))
     for index, obj in enumerate(params["objects"] or ()):
         check_manifest_name(obj, "objects[%d]" % index)
@@ -689,10 +718,14 @@ def run(module):
     if params["state"] == "present" and params["src"] and not os.path.isdir(params["src"]):
         raise SourceError("src %s is not a readable directory" % params["src"],
                           remediation="Give the directory an export (state=exported) wrote.")
+    # Read and judge every file before connecting: a bad directory sends no request at all.
+    loaded = load_source(params) if params["state"] == "present" else None
+    for obj, path in loaded if params["src"] and loaded else ():
+        check_manifest_name(obj, path)
     with SupervisorClient(kubernetes_params(params)) as client:
         if params["state"] == "exported":
             return Export(module, client).run()
-        return Present(module, client).run()
+        return Present(module, client, loaded).run()
 
 
 def main():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError, VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.modules import (
     vmservice_app_resources,
     vmservice_extraconfig_info,
@@ -137,40 +137,42 @@ def test_app_resources_refuses_an_inline_object_with_a_bad_name(no_connection, b
 
 
 def test_app_resources_leaves_a_missing_name_to_the_shape_check(no_connection):
-    """No metadata.name at all, or metadata that is no mapping, is MANIFEST_INVALID from the manifest reader."""
+    """No metadata.name at all, or metadata that is no mapping, is MANIFEST_INVALID from the manifest reader,
+    before any connection."""
     for obj in ({"apiVersion": SERVICE, "kind": "VirtualMachineService", "metadata": {}},
                 {"apiVersion": SERVICE, "kind": "VirtualMachineService", "metadata": "a string"},
                 {"apiVersion": SERVICE, "kind": "VirtualMachineService"}):
-        with pytest.raises(AssertionError, match="a connection was opened"):
+        with pytest.raises(VmServiceRestoreError) as raised:
             vmservice_app_resources.run(FakeModule(vmservice_app_resources, {"namespace": "shop", "objects": [obj]}))
+        assert raised.value.code == "MANIFEST_INVALID", raised.value.message
 
 
-class NoClient:
-    """Present.desired reads files only: any client call is a failure of this test."""
-
-    def __getattr__(self, name):
-        raise AssertionError("client.%s called" % name)
+def refused_src(directory, extra=None):
+    """run() on a src directory: the refusal, raised before any connection (no_connection)."""
+    options = {"namespace": "shop", "src": str(directory)}
+    options.update(extra or {})
+    with pytest.raises(VmServiceRestoreError) as raised:
+        vmservice_app_resources.run(FakeModule(vmservice_app_resources, options))
+    return raised.value
 
 
 @pytest.mark.parametrize("bad", BAD_NAMES, ids=repr)
-def test_app_resources_refuses_a_file_whose_metadata_name_is_bad(tmp_path, bad):
+def test_app_resources_refuses_a_file_whose_metadata_name_is_bad(tmp_path, no_connection, bad):
     (tmp_path / "VirtualMachineService-web.yaml").write_text(yaml.safe_dump(service("web")))
     (tmp_path / "VirtualMachineService-evil.yaml").write_text(yaml.safe_dump(service(bad)))
-    module = FakeModule(vmservice_app_resources, {"namespace": "shop", "src": str(tmp_path)})
-    present = vmservice_app_resources.Present(module, NoClient())
-    with pytest.raises(InvalidInputError) as raised:
-        present.desired()
-    assert raised.value.code == "INVALID_NAME"
-    assert raised.value.message.startswith("metadata.name of %s " % (tmp_path / "VirtualMachineService-evil.yaml"))
+    error = refused_src(tmp_path)
+    if isinstance(bad, str) and bad:
+        assert error.code == "INVALID_NAME"
+        assert error.message.startswith("metadata.name of %s " % (tmp_path / "VirtualMachineService-evil.yaml"))
+    else:  # no name at all is a shape error of the file reader
+        assert error.code == "MANIFEST_INVALID"
+        assert "VirtualMachineService-evil.yaml" in error.message
 
 
-def test_app_resources_refuses_a_bad_name_even_in_a_file_the_names_filter_leaves_out(tmp_path):
+def test_app_resources_refuses_a_bad_name_even_in_a_file_the_names_filter_leaves_out(tmp_path, no_connection):
     (tmp_path / "VirtualMachineService-web.yaml").write_text(yaml.safe_dump(service("web")))
     (tmp_path / "VirtualMachineService-evil.yaml").write_text(yaml.safe_dump(service(TRAVERSAL)))
-    module = FakeModule(vmservice_app_resources, {"namespace": "shop", "src": str(tmp_path), "names": ["web"]})
-    with pytest.raises(InvalidInputError) as raised:
-        vmservice_app_resources.Present(module, NoClient()).desired()
-    assert raised.value.code == "INVALID_NAME"
+    assert refused_src(tmp_path, {"names": ["web"]}).code == "INVALID_NAME"
 
 
 def test_extraconfig_info_names_may_be_vsphere_names(monkeypatch):
