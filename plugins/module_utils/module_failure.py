@@ -19,6 +19,9 @@ from what the result still carries:
 - a background job that has not finished (``async_status``): code ``ASYNC_JOB_UNFINISHED``;
 - ``failed`` true or Ansible 2.19's ``failed_when_suppressed_exception`` with a ``msg`` (a
   module's own failure without a code, such as an argument error): code ``MODULE_FAILED``;
+- ``until``/``retries`` that ran out on results the module returned without failing (``attempts``,
+  ``failed`` set by Ansible, no message of the module's own): not a module failure, the task's
+  own condition says what did not happen (the caller reports it, e.g. as a timeout);
 - ``require``: keys a successful result of that module always has (``state`` for
   ``wait_for``, ``vm`` for ``vmservice_vm``); a result without them failed (``MODULE_FAILED``).
   Before Ansible 2.19 this is the only way to see a masked failure of a module that reports
@@ -93,6 +96,11 @@ def _strip_prefixes(text: str) -> str:
                 text = text[len(prefix):]
                 changed = True
     return text
+
+
+def _has_message(message: str) -> bool:
+    """A message of the module's own: not empty, not what Ansible says when there is none."""
+    return _strip_prefixes(message.strip()) not in ("", "Unknown error.", "Unknown error")
 
 
 def _lines(text: str) -> List[str]:
@@ -203,8 +211,12 @@ def _one(result: Mapping[str, Any], require: List[str]) -> Optional[Failure]:
     if "ansible_job_id" in result and "finished" in result and not _flag(result.get("finished")):
         return _failure(UNFINISHED, "the background job %s has not finished: its outcome is unknown"
                         % _text(result.get("ansible_job_id")))
+    if "attempts" in result and not _has_message(message) and "failed_when_suppressed_exception" not in result:
+        # until/retries gave up on a result the module returned fine: Ansible marks it failed,
+        # but whether the wait succeeded is the task's own condition, not the module's failure.
+        return None
     if _flag(result.get("failed")) or "failed_when_suppressed_exception" in result:
-        return _failure(FAILED, message or "the module failed without a message")
+        return _failure(FAILED, message if _has_message(message) else "the module failed without a message")
     missing = _missing(result, require)
     if missing:
         return _failure(FAILED, message or "the result has no %s: the call did not succeed" % ", ".join(missing))

@@ -291,8 +291,32 @@ def test_a_failure_without_code_is_module_failed_with_its_message(result):
                                       "remediation": remediation_for("MODULE_FAILED")}
 
 
+@pytest.mark.parametrize("result", [
+    # 2.19, ignore_errors: the module read fine each round, the until condition never held
+    {"attempts": 2, "changed": False, "failed": True, "msg": "Task failed: Action failed: Unknown error.",
+     "exception": "(traceback unavailable)", "source": "vcenter", "vms": [{"name": "crm-app"}]},
+    # 2.16 to 2.18
+    {"attempts": 2, "changed": False, "failed": True, "source": "vcenter", "vms": []},
+], ids=["2.19", "2.16"])
+def test_an_until_that_ran_out_on_good_results_is_not_a_module_failure(result):
+    assert module_failure(result) is None
+
+
+def test_an_until_that_ran_out_on_failing_results_is_the_modules_failure():
+    assert module_failure(dict(coded(), attempts=3))["code"] == "AUTHENTICATION_FAILED"
+    assert module_failure({"attempts": 3, "failed": True, "msg": "missing required arguments: names"}) == {
+        "code": "MODULE_FAILED", "message": "missing required arguments: names",
+        "remediation": remediation_for("MODULE_FAILED")}
+    assert module_failure(dict(crash_219(), attempts=3))["code"] == "MODULE_CRASHED"
+    masked_crash = {"attempts": 3, "failed": False, "failed_when_result": False,
+                    "failed_when_suppressed_exception": "(traceback unavailable)"}
+    assert module_failure(masked_crash)["code"] == "MODULE_CRASHED"
+
+
 def test_failed_without_a_message_still_fails():
     assert module_failure({"failed": True})["message"] == "the module failed without a message"
+    assert module_failure({"failed": True, "msg": "Task failed: Action failed: Unknown error."})["message"] == \
+        "the module failed without a message"
 
 
 # --- require: keys every success has --------------------------------------------------------------
