@@ -103,6 +103,15 @@ def _has_message(message: str) -> bool:
     return _strip_prefixes(message.strip()) not in ("", "Unknown error.", "Unknown error")
 
 
+def _until_ran_out(result: Mapping[str, Any], message: str) -> bool:
+    """Ansible marked a result failed because until never held: no message of the module's own and,
+    before 2.19, no exception (2.19 says "Unknown error." for it)."""
+    if "failed_when_suppressed_exception" in result:
+        return False
+    stripped = _strip_prefixes(message.strip())
+    return stripped in ("Unknown error.", "Unknown error") or (not stripped and "exception" not in result)
+
+
 def _lines(text: str) -> List[str]:
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
@@ -142,8 +151,14 @@ def _crashed(result: Mapping[str, Any]) -> bool:
         return True
     if _exit_code(result) is not None:
         return True
-    # Ansible 2.19 with failed_when hiding the failure: the error is kept, the message of a crash is not.
-    return "failed_when_suppressed_exception" in result and not message.strip()
+    if not message.strip():
+        # Ansible 2.19 with failed_when hiding the failure: the error is kept, the message of a crash is not.
+        if "failed_when_suppressed_exception" in result:
+            return True
+        # Ansible 2.19 while it evaluates until or failed_when: a crash is an exception without a message yet.
+        if "exception" in result and _flag(result.get("failed")):
+            return True
+    return False
 
 
 def _crash(result: Mapping[str, Any]) -> Failure:
@@ -211,7 +226,7 @@ def _one(result: Mapping[str, Any], require: List[str]) -> Optional[Failure]:
     if "ansible_job_id" in result and "finished" in result and not _flag(result.get("finished")):
         return _failure(UNFINISHED, "the background job %s has not finished: its outcome is unknown"
                         % _text(result.get("ansible_job_id")))
-    if "attempts" in result and not _has_message(message) and "failed_when_suppressed_exception" not in result:
+    if "attempts" in result and _until_ran_out(result, message):
         # until/retries gave up on a result the module returned fine: Ansible marks it failed,
         # but whether the wait succeeded is the task's own condition, not the module's failure.
         return None

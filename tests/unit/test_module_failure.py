@@ -295,11 +295,25 @@ def test_a_failure_without_code_is_module_failed_with_its_message(result):
     # 2.19, ignore_errors: the module read fine each round, the until condition never held
     {"attempts": 2, "changed": False, "failed": True, "msg": "Task failed: Action failed: Unknown error.",
      "exception": "(traceback unavailable)", "source": "vcenter", "vms": [{"name": "crm-app"}]},
-    # 2.16 to 2.18
+    # 2.16 to 2.18: no message, no exception
     {"attempts": 2, "changed": False, "failed": True, "source": "vcenter", "vms": []},
 ], ids=["2.19", "2.16"])
 def test_an_until_that_ran_out_on_good_results_is_not_a_module_failure(result):
     assert module_failure(result) is None
+
+
+@pytest.mark.parametrize("result, code", [
+    # 2.19, as until/failed_when see it: a crash is an exception without a message yet
+    ({"failed": True, "exception": "(traceback unavailable)", "_ansible_parsed": True, "attempts": 1,
+      "changed": False}, "MODULE_CRASHED"),
+    # 2.16, as until sees it
+    (dict(crash_216(), attempts=1, _ansible_parsed=False), "MODULE_CRASHED"),
+    # a round that went through: nothing failed
+    ({"changed": False, "vms": [], "_ansible_parsed": True, "failed": False, "attempts": 1}, None),
+], ids=["2.19-crash", "2.16-crash", "good-round"])
+def test_what_an_until_condition_sees_of_a_round(result, code):
+    failure = module_failure(result)
+    assert (failure or {}).get("code") == code
 
 
 def test_an_until_that_ran_out_on_failing_results_is_the_modules_failure():
