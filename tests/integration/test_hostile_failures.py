@@ -16,6 +16,8 @@ them.
 """
 
 import json
+import threading
+import time
 import uuid
 
 import pytest
@@ -25,6 +27,7 @@ from pyVmomi import vim
 
 from tests.integration import harness
 from tests.integration.harness import REPO_ROOT
+from tests.integration.test_restore_existing import destroy_folders, scenario_in
 from tests.lab import cli, seed, vcsim
 
 TARGETS = REPO_ROOT / "tests" / "integration" / "targets"
@@ -378,3 +381,73 @@ def test_a_follow_up_that_cannot_finish_fails_restore_new_at_the_end_with_its_co
 
     # every VM was followed up (the first failure did not stop the others) and the registration happened
     assert "db-1: registered" in result.stdout and "web-2: registered" in result.stdout
+
+
+# --- restore_existing: a wait whose read fails stops at once ----------------------------------------
+
+ENABLE_AUTO = "vmservice.virtualmachine.enableAutomaticRegistration"
+
+
+@pytest.fixture
+def crm(lab):
+    """tests/lab/scenarios/existing.yml then existing_landed.yml (crm-app opted in to WCP's automatic
+    registration) in a namespace of this test; removed afterwards."""
+    name = "hf-crm-%s" % uuid.uuid4().hex[:6]
+    cli.seed(lab.dir, scenario_in("existing", name))
+    landed = scenario_in("existing_landed", name)
+    for vm in landed["vms"]:
+        vm.setdefault("extra_config", {})[ENABLE_AUTO] = "true"
+    cli.seed(lab.dir, landed)
+    yield name
+    core = cli.kube_core(lab.env)
+    if any(ns.metadata.name == name for ns in core.list_namespace().items):
+        core.delete_namespace(name)
+    destroy_folders(lab, [name])
+
+
+def _poll(fn, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not fn():
+        if time.monotonic() > deadline:
+            raise AssertionError("gave up waiting for %s" % what)
+        time.sleep(0.2)
+
+
+def test_a_wait_whose_read_fails_stops_at_once_with_the_modules_code(lab, crm, ansible_playbook, tmp_path, knobs):
+    # registration automatic, but WCP never registers (knob auto_registration off): the role waits,
+    # up to wait_timeout (15 min here). Mid-wait the Supervisor starts answering garbage: the wait
+    # must stop at that read, and crm-app fail with MODULE_CRASHED, not AUTO_REGISTRATION_TIMEOUT
+    # after the whole wait.
+    knobs(auto_registration=False)
+    spec = {"namespace": crm, "report_dir": str(tmp_path / "reports"), "timeout": 60, "registration": "automatic",
+            "wait_timeout": 900, "vms": [{"name": "crm-app", "mode": "existing"}]}
+    extra = {"vmservice_restore": spec, "restore_existing_poll_interval": 0.5, "restore_existing_wait_interval": 1}
+    seq = lab.last_seq()
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.setdefault("result", ansible_playbook(RESTORE_PLAYBOOK,
+                                                                                           extra_vars=extra)),
+                              daemon=True)
+    worker.start()
+    try:
+        # the power-off (PATCH of crm-app), then two rounds of the wait (each a new client: GET /version)
+        def waiting():
+            log = lab.requests_since(seq)
+            power_off = [entry["seq"] for entry in log if entry["method"] == "PATCH" and entry["mutating"]
+                         and entry["path"].endswith("/virtualmachines/crm-app")]
+            return not worker.is_alive() or (power_off and len(
+                [entry for entry in log if entry["seq"] > power_off[-1] and entry["path"] == "/version"]) >= 2)
+        _poll(waiting, "the wait for WCP's registration")
+        assert worker.is_alive(), outcome["result"].stdout[-12000:]
+        knobs(malformed_json=2)   # the next round's client: /version (read past), /apis (cannot be read)
+    finally:
+        worker.join(timeout=600)
+    assert not worker.is_alive(), "the wait did not stop at the failed read"
+    lab.set_knobs(malformed_json=0)
+    result = outcome["result"]
+
+    _assert_failed_with(result, "MODULE_CRASHED", "crm-app: MODULE_CRASHED: waiting for WCP to register crm-app",
+                        "module crashed: ", namespace=crm)
+    assert "AUTO_REGISTRATION_TIMEOUT: WCP did not register" not in result.stdout
+    report = json.loads((tmp_path / "reports" / ("restore-existing-%s.json" % crm)).read_text())
+    problems = [(p["stage"], p["code"]) for vm in report["vms"] for p in vm["problems"]]
+    assert problems == [("register", "MODULE_CRASHED")]
