@@ -203,6 +203,25 @@ REMEDIATION = {
     "MISSING_CONNECTION_OPTION": (
         "Set the connection options as module options, through module_defaults for "
         "group/vmservice.restore.vmware, or with the VMWARE_* / K8S_AUTH_* environment variables."),
+    "PERMISSION_DENIED": (
+        "The account was recognised but refused (403): give the Supervisor user edit (or owner) rights on the "
+        "vSphere Namespace, or the vCenter account the privilege the message names, then run again."),
+    # how a role reads a failed module call (module_utils/module_failure.py, filter module_failure)
+    "MODULE_CRASHED": (
+        "The module stopped with an unexpected error instead of a coded failure (a bug, or an answer from vCenter "
+        "or the Supervisor it could not read): run the task again with -vvv and ANSIBLE_DISPLAY_TRACEBACK=error "
+        "to see the traceback, check what the endpoint answers, and report it with the input that caused it. "
+        "Nothing after the crash was done; the modules are idempotent, so run again once the cause is fixed."),
+    "MODULE_FAILED": (
+        "The module failed without an error code (its arguments were refused, or a module outside this "
+        "collection failed): see the message, fix the cause and run again; -v shows the module's full answer."),
+    "HOST_UNREACHABLE": (
+        "Ansible could not reach the host the task runs on: check the inventory, the connection (the shipped "
+        "playbooks run on localhost) and the Python interpreter, then run again."),
+    "ASYNC_JOB_UNFINISHED": (
+        "The background job did not finish within its time budget, so what it did is unknown: check the vCenter "
+        "tasks and the Supervisor objects it works on, raise the timeout, and run again (the modules are "
+        "idempotent: what is done already is not done twice)."),
 }
 
 

@@ -54,7 +54,8 @@ def kube(env):
 @pytest.fixture(autouse=True)
 def default_knobs(env):
     yield
-    cli.set_knobs(env, http_503=0, conflict_storm=0, power_delay_seconds=0.1, pvc_bind_delay_seconds=0.1)
+    cli.set_knobs(env, http_503=0, conflict_storm=0, malformed_json=0, power_delay_seconds=0.1,
+                  pvc_bind_delay_seconds=0.1)
 
 
 def _context(env):
@@ -216,6 +217,21 @@ def test_conflict_storm_answers_updates_with_409(env, kube):
         assert caught.value.status == 409 and json.loads(caught.value.body)["reason"] == "Conflict"
     assert kube[0].read_namespace(NS).metadata.labels  # reads pass
     assert kube[0].patch_namespace(NS, patch).metadata.labels["touched"] == "yes"
+
+
+def test_malformed_json_answers_the_next_n_kubernetes_requests_with_a_truncated_body(env, kube):
+    token = _session(env)
+    cli.set_knobs(env, malformed_json=1)
+    assert _rest(env, "GET", "/api/session", session=token)[0] == 200  # vCenter REST is never faulted
+    seq = cli.last_seq(env)
+    answer = kube[0].api_client.call_api("/api/v1/namespaces", "GET", auth_settings=["BearerToken"],
+                                         _preload_content=False)
+    assert answer[1] == 200
+    with pytest.raises(ValueError):
+        json.loads(answer[0].data)
+    assert kube[0].list_namespace().items  # one answer only
+    assert cli.get_knobs(env)["malformed_json"] == 0
+    assert [(r["method"], r["status"]) for r in cli.requests_since(env, seq)] == [("GET", 200), ("GET", 200)]
 
 
 # --- request log --------------------------------------------------------------------------------

@@ -122,6 +122,7 @@ def test_knobs_defaults_validation_and_atomic_update():
         knobs.update({"http_503": 2, "power_delay_seconds": "fast"})
     assert knobs.get("http_503") == 0  # nothing applied from the failed update
     for bad in ({"supervisor_version": "7.0"}, {"network_provider": "x"}, {"http_503": -1}, {"http_503": 1.5},
+                {"malformed_json": -1}, {"malformed_json": True},
                 {"auto_registration": "yes"}, {"registervm_fail_at": {"stage": 30}},
                 {"registervm_fail_at": {"stage": 40, "oops": 1}}):
         with pytest.raises(ValueError):
@@ -147,7 +148,7 @@ def test_unserved_kinds_and_snapshot_delay_knobs():
 
 
 def test_fault_counters_are_consumed_exactly_once_across_threads():
-    knobs = Knobs(http_503=50, conflict_storm=1)
+    knobs = Knobs(http_503=50, conflict_storm=1, malformed_json=1)
     taken = []
 
     def take():
@@ -159,6 +160,7 @@ def test_fault_counters_are_consumed_exactly_once_across_threads():
         thread.join()
     assert taken.count(True) == 50 and knobs.get("http_503") == 0
     assert knobs.take_conflict() and not knobs.take_conflict()
+    assert knobs.take_malformed() and not knobs.take_malformed()
 
 
 def test_sessions_expire_by_ttl_and_on_demand():

@@ -23,6 +23,7 @@ DEFAULTS = {
     "http_503": 0,
     "session_ttl_seconds": 3600,
     "conflict_storm": 0,
+    "malformed_json": 0,             # the next N Kubernetes API answers: 200 with a JSON body cut short
     "pvc_bind_delay_seconds": 0.2,
     "power_delay_seconds": 0.2,
     "auto_registration": False,
@@ -77,7 +78,7 @@ def _kinds(value):
 
 def validate(name, value):
     """The knob value to store, or ValueError."""
-    if name in ("http_503", "conflict_storm"):
+    if name in ("http_503", "conflict_storm", "malformed_json"):
         return _number(name, value, integer=True)
     if name in ("task_latency_seconds", "pvc_bind_delay_seconds", "power_delay_seconds", "session_ttl_seconds",
                 "snapshot_delay_seconds"):
@@ -176,6 +177,10 @@ class Knobs:
     def take_conflict(self):
         """True (and one less to go) while the conflict_storm counter is positive."""
         return self._take("conflict_storm")
+
+    def take_malformed(self):
+        """True (and one less to go) while the malformed_json counter is positive."""
+        return self._take("malformed_json")
 
     def expire_sessions(self):
         with self._lock:

@@ -9,7 +9,7 @@ vCenter endpoint (what VMWARE_HOST:VMWARE_PORT names):
                    simulator's /vcsim-lab/*): SOAPAction, cookies and the body pass as they
                    are; the TLS to vcsim is verified with vcsim's own CA (vcsim-ca.pem)
 Supervisor endpoint (K8S_AUTH_HOST): the Kubernetes API (k8s_api.KubernetesApi); fault
-    knobs http_503 and conflict_storm apply.
+    knobs http_503, conflict_storm and malformed_json apply.
 
 Every request but /lab is appended to <lab dir>/requests.jsonl and to an in-memory ring
 (GET /lab/requests), with `mutating` / `dry_run` flags that tests use to prove check mode.
@@ -120,6 +120,10 @@ def k8s_status(code, reason, message, details=None):
 
 _K8S_PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
                        r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$")
+
+
+# What the knob malformed_json answers: the start of a discovery document, cut off mid-string.
+MALFORMED_JSON = '{"kind": "APIGroupList", "apiVersion": "v1", "groups": [{"name": "vmoperator.vm'
 
 
 def k8s_conflict(path):
@@ -564,6 +568,9 @@ class Lab:
                                                    "the server is currently unable to handle the request"))
         elif handler.command in ("PUT", "PATCH") and self._authorized(handler) and self.knobs.take_conflict():
             status = handler._send(409, k8s_conflict(path))
+        elif self.knobs.take_malformed():
+            # A proxy that cut the answer short: a client that parses it must fail, not guess.
+            status = handler._send(200, MALFORMED_JSON)
         else:
             status, headers, payload = self.k8s_api.handle(
                 handler.command, path, urllib.parse.parse_qs(query, keep_blank_values=True),
