@@ -156,6 +156,16 @@ REMEDIATION = {
         "The VM did not reach the requested power state in time: raise timeout, and check the VirtualMachine's "
         "conditions and events (kubectl describe vm) and the vSphere VM's tasks (an unbound PVC, a missing class "
         "or image)."),
+    # the restore spec of playbooks/restore.yml (refused before anything is read)
+    "SPEC_INVALID": (
+        "Fix that key of the restore spec (docs/restore-new.md lists every key, its type and default), then run "
+        "again; nothing was read or changed."),
+    "REPORT_DIR_INVALID": (
+        "Give a report_dir that is a directory, or that can be created: its nearest existing parent must be a "
+        "writable directory (a file in the way is not); relative paths start from the directory you run from."),
+    "APP_RESOURCES_DIR_MISSING": (
+        "Give the directory playbooks/backup_app_resources.yml wrote (<dir>/<namespace>, or <dir>/<namespace>/latest), "
+        "as seen from the Ansible controller, or leave app_resources_dir out to restore the VMs only."),
     # module and client codes
     "WAIT_TIMEOUT": (
         "The operation did not finish in time: raise timeout, check the vCenter task (com.vmware.wcp.vmservice."
