@@ -191,8 +191,9 @@ def main():
     args = parser.parse_args()
 
     results = {"pure": [pure_figures(int(size), int(size) <= args.list_scan_up_to) for size in args.sizes.split(",")]}
-    print("%7s %10s %10s %10s %12s %10s %10s   %s" % ("VMs", "spec ms", "route ms", "scan ms", "scan,list ms",
-                                                     "plan ms", "reg. ms", "per VM (spec/route/scan/plan/register) us"))
+    columns = ("VMs", "spec ms", "route ms", "scan ms", "scan,list ms", "plan ms", "reg. ms",
+               "per VM (spec/route/scan/plan/register) us")
+    print("%7s %10s %10s %10s %12s %10s %10s   %s" % columns)
     for row in results["pure"]:
         count = row["vms"]
         per_vm = "/".join("%.1f" % (row[key] * 1e6 / count) for key in ("spec_s", "route_s", "scan_s", "plan_s", "register_s"))

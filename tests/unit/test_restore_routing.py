@@ -36,7 +36,8 @@ def run_of(*vms, continue_on_blocked=False):
             "continue_on_blocked": continue_on_blocked}
 
 
-def routed(run, plans, supervisor=NINE_O, recorded=(), default_mode="auto"):
+def routed(run, plans, supervisor=None, recorded=(), default_mode="auto"):
+    supervisor = NINE_O if supervisor is None else supervisor
     result = route_vms(run, {"plans": plans, "supervisor": supervisor}, recorded, default_mode)
     return [vm["name"] for vm in result["new"]], [vm["name"] for vm in result["existing"]], result
 
@@ -45,26 +46,26 @@ def routed(run, plans, supervisor=NINE_O, recorded=(), default_mode="auto"):
 
 @pytest.mark.parametrize("restore_type", ["new", "existing", "disk_only", "already_restored", "blocked"])
 def test_mode_new_always_goes_to_restore_new(restore_type):
-    new, existing, _ = routed(run_of({"name": "a", "mode": "new"}), [plan("a", restore_type, "existing")], recorded={"a"})
+    new, existing, _result = routed(run_of({"name": "a", "mode": "new"}), [plan("a", restore_type, "existing")], recorded={"a"})
     assert (new, existing) == (["a"], [])
 
 
 @pytest.mark.parametrize("mode", ["auto", "existing", "disk_only", "failover"])
 def test_a_supervisor_without_in_place_restores_sends_everything_to_restore_new(mode):
-    new, existing, _ = routed(run_of({"name": "a", "mode": mode}), [plan("a", "blocked", "existing")],
-                              supervisor=EIGHT_U3, recorded={"a"})
+    new, existing, _result = routed(run_of({"name": "a", "mode": mode}), [plan("a", "blocked", "existing")],
+                                    supervisor=EIGHT_U3, recorded={"a"})
     assert (new, existing) == (["a"], [])
 
 
 @pytest.mark.parametrize("mode", ["existing", "disk_only"])
 def test_modes_existing_and_disk_only_go_to_restore_existing_whatever_the_plan(mode):
-    new, existing, _ = routed(run_of({"name": "a", "mode": mode}, {"name": "b", "mode": mode}), [plan("a", "new")])
+    new, existing, _result = routed(run_of({"name": "a", "mode": mode}, {"name": "b", "mode": mode}), [plan("a", "new")])
     assert (new, existing) == ([], ["a", "b"])
 
 
 @pytest.mark.parametrize("mode", ["auto", "failover"])
 def test_a_recorded_in_place_state_goes_to_restore_existing(mode):
-    new, existing, _ = routed(run_of({"name": "a", "mode": mode}), [plan("a", "already_restored")], recorded={"a"})
+    new, existing, _result = routed(run_of({"name": "a", "mode": mode}), [plan("a", "already_restored")], recorded={"a"})
     assert (new, existing) == ([], ["a"])
 
 
@@ -72,14 +73,14 @@ def test_a_recorded_in_place_state_goes_to_restore_existing(mode):
 @pytest.mark.parametrize("restore_type, detected", [("existing", None), ("disk_only", None),
                                                     ("blocked", "existing"), ("blocked", "disk_only")])
 def test_what_wcp_would_restore_in_place_goes_to_restore_existing(mode, restore_type, detected):
-    new, existing, _ = routed(run_of({"name": "a", "mode": mode}), [plan("a", restore_type, detected)])
+    new, existing, _result = routed(run_of({"name": "a", "mode": mode}), [plan("a", restore_type, detected)])
     assert (new, existing) == ([], ["a"])
 
 
 @pytest.mark.parametrize("mode", ["auto", "failover"])
 @pytest.mark.parametrize("restore_type, detected", [("new", None), ("already_restored", None), ("blocked", "new")])
 def test_everything_else_goes_to_restore_new(mode, restore_type, detected):
-    new, existing, _ = routed(run_of({"name": "a", "mode": mode}), [plan("a", restore_type, detected)])
+    new, existing, _result = routed(run_of({"name": "a", "mode": mode}), [plan("a", restore_type, detected)])
     assert (new, existing) == (["a"], [])
 
 
@@ -90,7 +91,7 @@ def test_a_vm_without_a_plan_goes_to_restore_new_which_explains_it():
 
 
 def test_unknown_capabilities_allow_in_place():
-    new, existing, _ = routed(run_of("a"), [plan("a", "existing")], supervisor={})
+    new, existing, _result = routed(run_of("a"), [plan("a", "existing")], supervisor={})
     assert existing == ["a"]
     assert route_vms(run_of("a"), None)["new"] == [{"name": "a", "mode": "auto"}]
 
