@@ -102,3 +102,16 @@ class ExportSourceError(SourceError):
     """
 
     code = "MANIFEST_INVALID"
+
+
+class SpecInvalidError(InvalidInputError):
+    """The restore spec of playbooks/restore.yml is refused; ``key`` says where
+    (``vmservice_restore.vms[3].mode``)."""
+
+    # Its remediation (and REPORT_DIR_INVALID's, APP_RESOURCES_DIR_MISSING's) is remediation.py's.
+    code = "SPEC_INVALID"
+    remediation = None
+
+    def __init__(self, key, message, code=None, remediation=None):
+        super(SpecInvalidError, self).__init__(message, code=code, remediation=remediation, details={"key": key})
+        self.key = key

@@ -232,7 +232,10 @@ def missing_disks(record, existing_vm, existing_claims):
     """
     if not isinstance(existing_claims, (list, tuple, set, frozenset)):
         return None
-    claims = set(name for name in existing_claims if isinstance(name, str))
+    # A frozenset is taken as it is: callers planning many VMs build it once (copying the
+    # namespace's claims per VM was quadratic).
+    claims = existing_claims if isinstance(existing_claims, frozenset) else set(
+        name for name in existing_claims if isinstance(name, str))
     backup_volumes = _claims_by_volume(_as_dict(record).get("vm_resource"))
     volume_of_claim = dict((claim, volume) for volume, claim in backup_volumes.items())
     current_volumes = _claims_by_volume(existing_vm)

@@ -178,6 +178,16 @@ REMEDIATION = {
         "The export holds an object of a kind this module does not restore (VirtualMachineService, "
         "VirtualMachineGroup, VirtualMachine, PersistentVolumeClaim): nothing was applied. Remove that file and "
         "its index.json entry, and restore such objects another way (kubectl apply)."),
+    # the restore spec of playbooks/restore.yml (refused before anything is read)
+    "SPEC_INVALID": (
+        "Fix that key of the restore spec (docs/restore-new.md lists every key, its type and default), then run "
+        "again; nothing was read or changed."),
+    "REPORT_DIR_INVALID": (
+        "Give a report_dir that is a directory, or that can be created: its nearest existing parent must be a "
+        "writable directory (a file in the way is not); relative paths start from the directory you run from."),
+    "APP_RESOURCES_DIR_MISSING": (
+        "Give the directory playbooks/backup_app_resources.yml wrote (<dir>/<namespace>, or <dir>/<namespace>/latest), "
+        "as seen from the Ansible controller, or leave app_resources_dir out to restore the VMs only."),
     # module and client codes
     "WAIT_TIMEOUT": (
         "The operation did not finish in time: raise timeout, check the vCenter task (com.vmware.wcp.vmservice."

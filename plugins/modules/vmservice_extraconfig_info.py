@@ -28,6 +28,7 @@ author:
   - vmservice.restore contributors (@vmservice-restore)
 extends_documentation_fragment:
   - vmservice.restore.vmware
+  - vmservice.restore.kubernetes
 attributes:
   check_mode:
     support: full
@@ -84,6 +85,9 @@ options:
     default: 16777216
 notes:
   - Without O(namespace), O(names), O(moids) or O(folder), every VM carrying VM Service data is returned.
+  - The module reads vCenter only. It accepts the Supervisor connection options (O(kubeconfig), O(host), ...)
+    and ignores them, so that one C(module_defaults) entry for the group C(vmservice.restore.vmware) with both
+    connections serves every module of the collection.
   - C(NOT_IN_NAMESPACE_FOLDER) and C(DUPLICATE_BIOS_UUID) are checked in live mode only. Where vCenter has
     no C(Folder.namespace) property (old servers, vcsim) a namespace folder is recognised by its name.
 seealso:
@@ -252,6 +256,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import kubernetes_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
 from ansible_collections.vmservice.restore.plugins.module_utils.names import check_params
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
@@ -262,6 +267,8 @@ from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args impo
 
 def argument_spec():
     spec = vmware_argument_spec()
+    # Accepted, never used: a module_defaults entry for the whole action group carries both connections.
+    spec.update(kubernetes_argument_spec())
     spec.update(
         namespace=dict(type="str"),
         names=dict(type="list", elements="str"),

@@ -496,11 +496,12 @@ def match_records(records, selectors, namespace):
                   "network_override": None}, record, None) for record in mine]
     matched = []
     seen = set()
+    index = RecordIndex(records, namespace)
     for selector in selectors:
         if selector.get("moid"):
-            candidates = [record for record in records if record.get("moid") == selector["moid"]]
+            candidates = index.by_moid.get(selector["moid"], [])
         else:
-            candidates = _by_name(records, selector["name"], namespace)
+            candidates = index.by_name(selector["name"])
         if not candidates:
             matched.append((selector, None, {"code": "VM_NOT_FOUND", "message": "no VM %s found in vCenter"
                                              % (selector.get("moid") or selector.get("name")),
@@ -519,35 +520,60 @@ def match_records(records, selectors, namespace):
     return matched
 
 
-def _by_name(records, name, namespace):
-    tiers = (
-        lambda record: record.get("vm_service_name") == name and record.get("namespace") == namespace,
-        lambda record: record.get("name") == name and record.get("namespace") == namespace,
-        lambda record: record.get("vm_service_name") == name,
-        lambda record: record.get("name") == name,
-    )
-    for tier in tiers:
-        found = [record for record in records if tier(record)]
-        if found:
-            return found
-    return []
+class RecordIndex:
+    """The scanned records by moid and by name, built once: each selector is then a few dict
+    lookups (scanning every record per selector was quadratic in the number of VMs)."""
+
+    def __init__(self, records, namespace):
+        self.by_moid = {}
+        # A name's tiers, in the order they win: VM Service name in the namespace, vSphere name in
+        # the namespace, VM Service name anywhere, vSphere name anywhere.
+        self._tiers = ({}, {}, {}, {})
+        for record in records:
+            here = record.get("namespace") == namespace
+            self.by_moid.setdefault(record.get("moid"), []).append(record)
+            for tier, key, wanted in ((0, "vm_service_name", here), (1, "name", here),
+                                      (2, "vm_service_name", True), (3, "name", True)):
+                if wanted and record.get(key) is not None:
+                    self._tiers[tier].setdefault(record[key], []).append(record)
+
+    def by_name(self, name):
+        for tier in self._tiers:
+            if tier.get(name):
+                return tier[name]
+        return []
 
 
 def _bios(vm):
     return normalize_uuid((vm.get("status") or {}).get("biosUUID") or (vm.get("spec") or {}).get("biosUUID"))
 
 
+class SupervisorVms:
+    """The namespace's VirtualMachines by name and by BIOS UUID (in list order), built once."""
+
+    def __init__(self, vms):
+        self.by_name = {}
+        self.by_bios_uuid = {}
+        for vm in vms:
+            vm_name = (vm.get("metadata") or {}).get("name")
+            self.by_name.setdefault(vm_name, vm)
+            uuid = _bios(vm)
+            if uuid:
+                self.by_bios_uuid.setdefault(uuid, []).append(vm_name)
+
+
 def facts_for(record, base_facts, supervisor_vms, selector):
-    """planner facts of one VM: the namespace-wide ones plus its CR, BIOS UUID twin and (failover) image."""
+    """planner facts of one VM: the namespace-wide ones plus its CR, BIOS UUID twin and (failover) image.
+
+    ``supervisor_vms``: a SupervisorVms (a list of VirtualMachines is indexed here, for one VM)."""
+    if not isinstance(supervisor_vms, SupervisorVms):
+        supervisor_vms = SupervisorVms(supervisor_vms)
     name = record.get("vm_service_name")
-    existing = None
+    existing = supervisor_vms.by_name.get(name)
     twin = None
-    for vm in supervisor_vms:
-        vm_name = (vm.get("metadata") or {}).get("name")
-        if vm_name == name:
-            existing = vm
-        elif record.get("bios_uuid") and _bios(vm) == normalize_uuid(record["bios_uuid"]):
-            twin = twin or vm_name
+    if record.get("bios_uuid"):
+        twin = next((vm_name for vm_name in supervisor_vms.by_bios_uuid.get(normalize_uuid(record["bios_uuid"]), ())
+                     if vm_name != name), None)
     facts = dict(base_facts)
     image_exists = image_exists_for(record, facts, facts.get("vcenter_instance_uuid"))
     facts.pop("image_exists_by_name", None)
@@ -857,13 +883,16 @@ class Registration:
         selectors = self.params["vms"]
         records = backup_scan.scan_vcenter(self.vsphere, scan_selection(self.namespace, selectors))
         self.namespace_exists = self.supervisor.namespace_exists(self.namespace)
-        supervisor_vms = self.supervisor.list_vms(self.namespace) if self.namespace_exists else []
+        supervisor_vms = SupervisorVms(self.supervisor.list_vms(self.namespace) if self.namespace_exists else [])
         matched = match_records(records, selectors, self.namespace)
         base_facts = {"supervisor_version": self.version, "vcenter_instance_uuid": self.vsphere.instance_uuid,
                       "namespace_exists": self.namespace_exists, "network_provider": None}
         base_facts.update(self._namespace_facts([record for _selector, record, _error in matched if record],
                                                 any((selector or {}).get("network_override")
                                                     for selector, _record, _error in matched)))
+        if base_facts.get("existing_claims") is not None:
+            # once for all VMs: the planner looks each disk's claim up in it
+            base_facts["existing_claims"] = frozenset(base_facts["existing_claims"])
 
         items = []
         for selector, record, error in matched:

@@ -363,12 +363,14 @@ def read_supervisor(params, records, vcenter_instance_uuid, warn):
     namespace = params["namespace"]
     with SupervisorClient(kubernetes_params(params)) as supervisor:
         if not supervisor.namespace_exists(namespace):
-            return {"namespace_exists": False, "vm_api_version": None, "vms": {}, "claims": None, "images": {},
-                    "subnets": None}
-        vms = supervisor.list_vms(namespace)
+            return {"namespace_exists": False, "vm_api_version": None, "vms": {}, "by_bios_uuid": {}, "claims": None,
+                    "images": {}, "subnets": None}
+        vms = dict((vm["metadata"]["name"], vm) for vm in supervisor.list_vms(namespace))
         facts = namespace_facts(supervisor, namespace, records, vcenter_instance_uuid, bool(params["network_override"]), warn)
+        claims = facts["existing_claims"]
         return {"namespace_exists": True, "vm_api_version": supervisor.vm_api_version,
-                "vms": dict((vm["metadata"]["name"], vm) for vm in vms), "claims": facts["existing_claims"],
+                "vms": vms, "by_bios_uuid": names_by_bios_uuid(vms),
+                "claims": None if claims is None else frozenset(claims),
                 "images": facts["image_exists_by_name"], "subnets": facts["subnets"]}
 
 
@@ -398,10 +400,23 @@ def bios_uuid_of(vm):
     return normalize_uuid((vm.get("status") or {}).get("biosUUID") or (vm.get("spec") or {}).get("biosUUID"))
 
 
+def names_by_bios_uuid(vms):
+    """``{BIOS UUID: [VirtualMachine names, sorted]}`` of ``{name: VirtualMachine}``, built once per run."""
+    index = {}
+    for vm_name in sorted(vms):
+        uuid = bios_uuid_of(vms[vm_name])
+        if uuid:
+            index.setdefault(uuid, []).append(vm_name)
+    return index
+
+
 def facts_for(record, vcenter, supervisor, params):
     name = record["vm_service_name"]
-    twins = sorted(vm_name for vm_name, vm in supervisor["vms"].items()
-                   if vm_name != name and record.get("bios_uuid") and bios_uuid_of(vm) == record["bios_uuid"])
+    # One dict lookup per VM (comparing each VM with every VirtualMachine was quadratic).
+    by_bios_uuid = supervisor.get("by_bios_uuid")
+    if by_bios_uuid is None:
+        by_bios_uuid = names_by_bios_uuid(supervisor["vms"])
+    twins = [vm_name for vm_name in by_bios_uuid.get(record.get("bios_uuid") or "", ()) if vm_name != name]
     return {
         "supervisor_version": vcenter["version"],
         "vcenter_instance_uuid": vcenter["vcenter_instance_uuid"],

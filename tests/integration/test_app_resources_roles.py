@@ -362,11 +362,12 @@ def test_unresolved_references_are_reported_at_once_and_fail_the_role(lab, ansib
     (ROLE_BACKUP, {"app_resources_backup_namespace": "x", "app_resources_backup_layout": "dated",
                    "app_resources_backup_date_format": "%Y/%m"}, "must make a plain directory name"),
     (RESTORE_PLAYBOOK, {"vmservice_restore": {"namespace": "x", "app_resources_dir": "/nonexistent/ar"}},
-     "APP_RESOURCES_DIR_MISSING: app_resources_dir /nonexistent/ar does not exist: nothing was changed"),
+     "APP_RESOURCES_DIR_MISSING: vmservice_restore.app_resources_dir: /nonexistent/ar does not exist: nothing was changed"),
     (RESTORE_PLAYBOOK, {"vmservice_restore": {"namespace": "x", "power_on_checks": [{"group": "g", "tier": 0,
                                                                                      "host": "h", "port": 1}]}},
-     "vmservice_restore.power_on_checks must be a list of"),
-    (RESTORE_PLAYBOOK, {"vmservice_restore": {"namespace": "x", "power_on_order": "random"}}, "power_on_order"),
+     "SPEC_INVALID: vmservice_restore.power_on_checks[0].tier: must be at least 1, got 0"),
+    (RESTORE_PLAYBOOK, {"vmservice_restore": {"namespace": "x", "power_on_order": "random"}},
+     "SPEC_INVALID: vmservice_restore.power_on_order: 'random' is not one of auto, parallel"),
 ], ids=["restore-no-dir", "restore-bad-targets", "restore-no-namespace", "backup-no-namespace", "backup-bad-date",
         "restore-yml-no-dir", "restore-yml-bad-check", "restore-yml-bad-order"])
 def test_bad_input_is_refused_before_anything_is_read(lab, ansible_playbook, tmp_path, playbook, extra, message):

@@ -343,13 +343,16 @@ def test_failed_registrations_are_reported_and_fail_the_run_at_the_end(lab, shop
 # --- input ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("spec, message", [
-    (None, "No restore spec: pass the vmservice_restore dict"),
-    ({"vms": [{"name": "web-1"}]}, "missing required arguments: namespace"),
-    ({"namespace": "shop", "vendor_restore": "later"}, "vendor_restore"),
-    ({"namespace": "shop", "vms": [{"name": "web-1", "mode": "sideways"}]}, "mode"),
-    ({"namespace": "shop", "parallel": 0}, "parallel must be 1 to 32"),
-    ({"namespace": "shop", "vms": [{"name": "web-1"}, {"name": "web-1"}]}, "listed once"),
-    ({"namespace": "shop", "power_off": True}, "power_off"),
+    (None, "SPEC_INVALID: vmservice_restore: no restore spec: pass the vmservice_restore dict"),
+    ({"vms": [{"name": "web-1"}]}, "SPEC_INVALID: vmservice_restore.namespace: is required"),
+    ({"namespace": "shop", "vendor_restore": "later"},
+     "SPEC_INVALID: vmservice_restore.vendor_restore: 'later' is not one of landed, wait"),
+    ({"namespace": "shop", "vms": [{"name": "web-1", "mode": "sideways"}]},
+     "SPEC_INVALID: vmservice_restore.vms[0].mode: 'sideways' is not one of auto, new, existing, disk_only, failover"),
+    ({"namespace": "shop", "parallel": 0}, "SPEC_INVALID: vmservice_restore.parallel: must be 1 to 32, got 0"),
+    ({"namespace": "shop", "vms": [{"name": "web-1"}, {"name": "web-1"}]},
+     "SPEC_INVALID: vmservice_restore.vms[1].name: 'web-1' is listed twice"),
+    ({"namespace": "shop", "power_off": True}, "SPEC_INVALID: vmservice_restore.power_off: unknown key (did you mean power_on?)"),
 ], ids=["no-spec", "no-namespace", "bad-vendor-restore", "bad-mode", "parallel-0", "duplicate", "unknown-key"])
 def test_bad_restore_spec_is_refused_before_anything_is_read(lab, ansible_playbook, spec, message):
     seq = lab.last_seq()
