@@ -97,10 +97,12 @@ options:
       - With O(state=absent), what happens to the PersistentVolumeClaims whose C(metadata.ownerReferences) name
         the VirtualMachine (its uid). Kubernetes' garbage collector deletes them, and their data, with it.
       - V(refuse) fails with C(error_code=DESTRUCTIVE_WOULD_DELETE_PVCS) (the claims in RV(details)) before any
-        change.
+        change. When there are none the delete is still sent with C(propagationPolicy=Orphan), so nothing the
+        VirtualMachine owns (a claim that gains the reference meanwhile, an object of another kind) is collected.
       - V(orphan) deletes with C(propagationPolicy=Orphan). The claims lose the ownerReference and stay, with
         their volumes. The safe choice when the claims are still wanted.
-      - V(delete) lets the garbage collector delete those claims and their data (C(propagationPolicy=Background)).
+      - V(delete) lets the garbage collector delete those claims and their data, and any other object the
+        VirtualMachine owns (C(propagationPolicy=Background)).
     type: str
     choices: [refuse, orphan, delete]
     default: refuse
@@ -843,7 +845,10 @@ class VmTask:
         if refusal is not None:
             raise refusal
         pause_key = pause_annotation(self.client.vm_version) if keep else None
-        propagation = "Orphan" if policy == "orphan" else "Background"
+        # Only an explicit "delete" lets the garbage collector take dependents. Otherwise Orphan: after the
+        # check it costs nothing, and a claim that gains the reference meanwhile (or an owned object of
+        # another kind) is kept, not deleted.
+        propagation = "Background" if policy == "delete" else "Orphan"
         before, steps = vm, []
         for attempt in range(1, DELETE_ATTEMPTS + 1):
             try:

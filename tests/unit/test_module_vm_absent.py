@@ -167,7 +167,7 @@ def test_default_pauses_deletes_and_drops_the_finalizer_so_the_vsphere_vm_stays(
     assert client.vm is None and client.destroyed == []
     assert client.writes() == [
         ("patch", ["annotations"], False),
-        ("delete", False, {"uid": "u-1", "resourceVersion": "11"}, "Background"),  # the paused object's version
+        ("delete", False, {"uid": "u-1", "resourceVersion": "11"}, "Orphan"),  # the paused object's version
         ("patch", ["finalizers"], False)]
     assert result["changed"] is True and result["vsphere_vm"] == "vm-1001" and result["vsphere_vm_kept"] is True
     assert result["steps"] == ["pause", "delete", "remove_finalizers"] and result["owned_pvcs"] == []
@@ -316,8 +316,17 @@ def test_orphaned_claims_stay_without_the_reference(monkeypatch):
 def test_deleted_claims_go_with_the_vm_when_asked(monkeypatch):
     client = FakeSupervisor(vm(), claims=[claim("scratch", "u-1"), claim("free")])
     result = run(absent(owned_pvcs="delete"), client, monkeypatch)
+    assert [call[3] for call in client.writes() if call[0] == "delete"] == ["Background"]
     assert sorted(client.claims) == ["free"]
     assert result["owned_pvcs"] == [{"name": "scratch", "outcome": "deleted"}]
+
+
+def test_a_claim_that_gains_the_reference_after_the_check_is_kept(monkeypatch):
+    client = FakeSupervisor(vm())
+    client.interfere = [lambda c: None, lambda c: c.claims.update(late=claim("late", "u-1"))]  # before the delete
+    result = run(absent(), client, monkeypatch)
+    assert "late" in client.claims and client.claims["late"]["metadata"]["ownerReferences"] == []
+    assert result["owned_pvcs"] == [] and client.vm is None
 
 
 def test_orphaning_after_an_interrupted_delete_deletes_again_with_orphan(monkeypatch):
@@ -332,7 +341,7 @@ def test_orphaning_after_an_interrupted_delete_deletes_again_with_orphan(monkeyp
 def test_delete_vsphere_vm_sends_the_plain_delete_and_vm_operator_deletes_the_vsphere_vm(monkeypatch):
     client = FakeSupervisor(vm())
     result = run(absent(delete_vsphere_vm=True, keep_vsphere_vm="vm-2002"), client, monkeypatch)
-    assert client.writes() == [("delete", False, {"uid": "u-1", "resourceVersion": "10"}, "Background")]
+    assert client.writes() == [("delete", False, {"uid": "u-1", "resourceVersion": "10"}, "Orphan")]
     assert client.destroyed == ["vm-1001"] and client.vm is None
     assert result["steps"] == ["delete"] and result["vsphere_vm_kept"] is False and result["vsphere_vm"] == "vm-1001"
 
