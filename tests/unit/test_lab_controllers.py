@@ -827,3 +827,17 @@ def test_deleting_a_vm_collects_the_claims_it_owns(lab):
     owned = store.get(PVC, "ns", "owned")
     assert owned["metadata"]["deletionTimestamp"]  # kubernetes.io/pvc-protection holds it while in use
     assert "deletionTimestamp" not in store.get(PVC, "ns", "free")["metadata"]
+
+
+def test_a_namespace_deleted_or_a_store_reset_destroys_no_vsphere_vm(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", instanceUUID="5000-1"))
+    controllers.run_once(0.0)
+    assert _finalizers(store, "web") == [FINALIZER]
+    store.delete(NAMESPACE, None, "ns")  # what POST /lab/clear and seed --clean do
+    controllers.run_once(1.0)
+    store.reset()
+    controllers.reset()
+    controllers.run_once(2.0)
+    assert not [call for call in controllers.vsphere.calls if call[0] == "destroy"]
+    assert "5000-1" in controllers.vsphere.vms
