@@ -47,7 +47,7 @@ def backed(lab, request):
     if any(ns.metadata.name == namespace for ns in core.list_namespace().items):
         core.delete_namespace(namespace)  # takes everything in it at once: no VM Operator deletion
     with vcsim.connection(vcsim.read_env(lab.dir / "vcsim")) as si:
-        datacenter = next(e for e in si.content.rootFolder.childEntity if isinstance(e, vim.Datacenter))
+        datacenter = [e for e in si.content.rootFolder.childEntity if isinstance(e, vim.Datacenter)][0]
         for folder in [f for f in datacenter.vmFolder.childEntity if isinstance(f, vim.Folder) and f.name == namespace]:
             vms = [vm for vm in folder.childEntity if isinstance(vm, vim.VirtualMachine)]
             running = [vm.PowerOffVM_Task() for vm in vms if vm.runtime.powerState != "poweredOff"]

@@ -299,7 +299,7 @@ class FakeVsphere:
         self.vms = vms          # instance uuid -> [moid, power state]
         self.calls = []
         self.extra_config = {}  # moid -> {key: value}
-        self.fail = None        # an exception destroy() raises
+        self.fail = ""          # when set, destroy() raises RuntimeError(fail)
 
     def lookup(self, bios_uuid, instance_uuid):
         found = self.vms.get(instance_uuid)
@@ -317,7 +317,7 @@ class FakeVsphere:
     def destroy(self, moid):
         self.calls.append(("destroy", moid))
         if self.fail:
-            raise self.fail
+            raise RuntimeError(self.fail)
         for key in [key for key, found in self.vms.items() if found[0] == moid]:
             del self.vms[key]
 
@@ -787,13 +787,13 @@ def test_a_vsphere_failure_is_an_event_and_retried(lab):
     controllers, store = lab
     store.create(VM, "ns", _vm("web", powerState="PoweredOff", instanceUUID="5000-1"))
     controllers.run_once(0.0)
-    controllers.vsphere.fail = RuntimeError("vCenter said no")
+    controllers.vsphere.fail = "vCenter said no"
     store.delete(VM, "ns", "web")
     assert controllers.run_once(1.0) == 1.0 + ctl.VSPHERE_RETRY
     assert _finalizers(store, "web") == [FINALIZER]
     [event] = [e for e in store.list(EVENT, "ns")[0] if e["reason"] == "DeleteFailure"]
     assert event["type"] == "Warning" and event["message"] == "vCenter said no"
-    controllers.vsphere.fail = None
+    controllers.vsphere.fail = ""
     controllers.run_once(1.5)
     assert not _gone(store, "web")  # not before the retry is due
     controllers.run_once(1.0 + ctl.VSPHERE_RETRY)
