@@ -29,8 +29,9 @@ _CONVERT_FAILED = (
     "upgraded, or upgrade the Supervisor.")
 _ALREADY_EXISTS = (
     "The VirtualMachine already exists and this Supervisor (vSphere 8.0 U3) cannot restore over it "
-    "(guide 7.2.2): upgrade to VCF 9.0 or later for in-place restore, or delete the VirtualMachine "
-    "(data loss risk: its PVCs go with it) and register again.")
+    "(guide 7.2.2): upgrade to VCF 9.0 or later for in-place restore, or remove the VirtualMachine and "
+    "register again (restore_new_allow_destructive; vmservice_vm state: absent keeps the vSphere VM and refuses "
+    "when the VirtualMachine owns PVCs, which Kubernetes would delete with it).")
 _SNAPSHOT_REVERT = (
     "A snapshot revert is running (guide 7.2.1): wait until it finishes (the annotation "
     "vmoperator.vmware.com/snapshot-revert-in-progress and spec.currentSnapshotName are gone), then plan "
@@ -121,13 +122,18 @@ REMEDIATION = {
         "SubnetSet."),
     # issue 5 module and verification codes
     "DESTRUCTIVE_NOT_ALLOWED": (
-        "Deleting a VirtualMachine deletes its vSphere VM and can take its PVCs with it (data loss risk): set "
-        "allow_destructive: true on vmservice_vm (state: absent) only once you checked it is the VM to replace, "
-        "ideally after a snapshot or backup."),
+        "Removing a VirtualMachine loses its resource (spec, labels, annotations); by default vmservice_vm keeps "
+        "the vSphere VM and refuses when PVCs are owned by it. Set allow_destructive: true on vmservice_vm "
+        "(state: absent) only once you checked it is the VirtualMachine to replace, ideally after a backup."),
     "DESTRUCTIVE_WOULD_DELETE_RESTORED_VM": (
-        "The VirtualMachine manages the vSphere VM named by keep_vsphere_vm (its status.uniqueID), so deleting "
-        "it would delete the restored VM too: have the vendor restore to a new VM in the namespace folder, or "
-        "check keep_vsphere_vm names the restored VM's moid."),
+        "The VirtualMachine manages the vSphere VM named by keep_vsphere_vm (its status.uniqueID), so a plain "
+        "delete (delete_vsphere_vm: true) would delete the restored VM too: leave delete_vsphere_vm at false, "
+        "which keeps the vSphere VM, or check keep_vsphere_vm names the restored VM's moid."),
+    "DESTRUCTIVE_WOULD_DELETE_PVCS": (
+        "Kubernetes' garbage collector deletes PVCs whose ownerReferences name the deleted VirtualMachine, with "
+        "their data. To keep them set owned_pvcs: orphan on vmservice_vm (restore_new_owned_pvcs: orphan): the "
+        "delete then only drops their ownerReference and the claims stay. Use owned_pvcs: delete only when those "
+        "claims and their data may go."),
     "VENDOR_RESTORE_NOT_LANDED": (
         "The vSphere VM still carries the backup version recorded before the restore: wait for the backup "
         "vendor's restore job to finish (raise timeout), check it restored the original VM with its ExtraConfig, "

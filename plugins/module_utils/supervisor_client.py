@@ -20,7 +20,12 @@ kubernetes library's global configuration. Objects come back as plain dicts.
   ``served_version(group, kind)`` read the discovery documents once per client
   (VirtualMachineSnapshot, VirtualMachineImage, NSX Subnet are not on every Supervisor).
 - Deletes are retried like the other calls: a repeated DELETE ends in the same state (a
-  404 answer is "already gone"); preconditions pin the object that was checked.
+  404 answer is "already gone"); preconditions pin the object that was checked, and
+  ``propagation_policy`` says what the garbage collector does with the objects whose
+  ownerReferences name it (Background deletes them, Orphan keeps them).
+- Writes that must not overwrite a concurrent change (finalizers: a list another controller
+  may add to) are merge patches pinned to ``metadata.resourceVersion``: a 409 is raised as
+  ``ConflictError`` for the caller to read again and recompute, never retried blindly.
 - Names never reach a URL unchecked (``names``): every method that reads or writes one object
   checks its namespace and name (``INVALID_NAME``) before it asks anything, discovery
   included, and ``_path`` checks again where the URL is built, with the client library's
@@ -501,6 +506,17 @@ class SupervisorClient:
         return self.get_object("v1", "PersistentVolumeClaim", namespace, name)
 
     @_names_first(names=())
+    def pvcs_owned_by(self, namespace, uid):
+        """The PVCs of ``namespace`` whose ``metadata.ownerReferences`` hold ``uid``, sorted by name:
+        the ones Kubernetes' garbage collector deletes with that owner."""
+        if not uid:
+            return []
+        owned = [pvc for pvc in self.list_pvcs(namespace)
+                 if any(isinstance(ref, dict) and ref.get("uid") == uid
+                        for ref in (pvc.get("metadata") or {}).get("ownerReferences") or ())]
+        return sorted(owned, key=lambda pvc: (pvc.get("metadata") or {}).get("name") or "")
+
+    @_names_first(names=())
     def secret_names(self, namespace):
         """Names of the namespace's Secrets, sorted. Only metadata is asked for; data is dropped here."""
         return self._names("Secret", namespace)
@@ -592,6 +608,18 @@ class SupervisorClient:
         return self.patch(self.vm_api_version, "VirtualMachine", namespace, name, patch, dry_run)
 
     @_names_first()
+    def patch_vm_pinned(self, namespace, name, metadata, resource_version, dry_run=False):
+        """Merge patch of a VirtualMachine's ``metadata`` (annotations, finalizers ...) that the server
+        applies only while the object is at ``resource_version``; ``ConflictError`` otherwise.
+
+        A list in a merge patch replaces the whole list: setting ``finalizers`` to the ones to keep
+        is safe only because the pin refuses it when someone changed them meanwhile."""
+        if not resource_version:
+            raise InvalidInputError("a pinned patch needs the resourceVersion it was computed from")
+        patch = {"metadata": dict(metadata, resourceVersion=resource_version)}
+        return self.patch_vm(namespace, name, patch, dry_run)
+
+    @_names_first()
     def remove_annotations(self, namespace, name, keys, dry_run=False):
         """Remove annotations from a VirtualMachine in one merge patch (null values); absent keys are fine."""
         patch = {"metadata": {"annotations": dict((key, None) for key in keys)}}
@@ -613,16 +641,20 @@ class SupervisorClient:
                              **params)
 
     @_names_first(namespace=False)
-    def delete(self, api_version, kind, namespace, name, dry_run=False, preconditions=None):
+    def delete(self, api_version, kind, namespace, name, dry_run=False, preconditions=None, propagation_policy=None):
         """DELETE an object → the server's answer (the object, or a Status); None when it is not there.
 
         ``preconditions`` (``{"uid", "resourceVersion"}``) make the server refuse (409 ``CONFLICT``)
-        to delete anything but the object that was checked. Retried on 503/reset: a repeated
-        delete ends in the same state.
+        to delete anything but the object that was checked. ``propagation_policy`` (``Background``,
+        ``Orphan``, ``Foreground``; None: the server's default, Background) is what happens to the
+        objects whose ownerReferences name it. Retried on 503/reset: a repeated delete ends in the
+        same state.
         """
         body = {"apiVersion": "v1", "kind": "DeleteOptions"}
         if preconditions:
             body["preconditions"] = dict((key, value) for key, value in preconditions.items() if value)
+        if propagation_policy:
+            body["propagationPolicy"] = propagation_policy
         try:
             return self._request("delete", self._path(api_version, kind, namespace, name),
                                  "%sdelete %s %s/%s" % ("dry-run " if dry_run else "", kind, namespace, name),
@@ -631,6 +663,8 @@ class SupervisorClient:
             return None
 
     @_names_first()
-    def delete_vm(self, namespace, name, dry_run=False, preconditions=None):
-        """DELETE a VirtualMachine (VM Operator then deletes the vSphere VM behind it)."""
-        return self.delete(self.vm_api_version, "VirtualMachine", namespace, name, dry_run, preconditions)
+    def delete_vm(self, namespace, name, dry_run=False, preconditions=None, propagation_policy=None):
+        """DELETE a VirtualMachine. Unless it is paused, VM Operator then deletes the vSphere VM behind
+        it before it drops its finalizer; the claims it owns go with it (Background) unless orphaned."""
+        return self.delete(self.vm_api_version, "VirtualMachine", namespace, name, dry_run, preconditions,
+                           propagation_policy)

@@ -20,10 +20,18 @@ description:
     to be C(Bound) and for the bootstrap Secrets and ConfigMaps its C(spec.bootstrap) names to exist.
   - Removes every pause annotation spelling in one merge patch (O(unpause)), sets C(spec.powerState)
     (O(power_state)) and waits until VM Operator reports that power state in C(status.powerState) (O(wait)).
-  - With O(state=absent) deletes the VirtualMachine resource, for example the stale one that stops a restore
-    on vSphere 8.0 U3 (C(ALREADY_EXISTS_ON_SUPERVISOR)). VM Operator then deletes the vSphere VM behind it
-    (C(status.uniqueID)), so this needs O(allow_destructive=true), and O(keep_vsphere_vm) refuses to delete a
-    VirtualMachine that is backed by the vendor-restored VM.
+  - With O(state=absent) removes the VirtualMachine resource, for example the stale one that stops a restore
+    on vSphere 8.0 U3 (C(ALREADY_EXISTS_ON_SUPERVISOR)); it needs O(allow_destructive=true).
+  - A plain delete makes VM Operator delete the vSphere VM behind the VirtualMachine (C(status.uniqueID)) before
+    it lets the resource go. By default the module keeps that vSphere VM, the way VM Operator's own end-to-end
+    tests remove a VirtualMachine. It adds the pause annotation (C(vmoperator.vmware.com/paused), or
+    C(vmoperator.vmware.com/pause-reconcile) when the Supervisor serves v1alpha1/v1alpha2), deletes the resource,
+    then removes VM Operator's finalizers (C(vmoperator.vmware.com/virtualmachine) and the deprecated
+    C(virtualmachine.vmoperator.vmware.com)) and waits until it is gone. The power state is left as it is.
+    O(delete_vsphere_vm=true) sends the plain delete instead.
+  - PersistentVolumeClaims whose C(ownerReferences) name the VirtualMachine are deleted by Kubernetes' garbage
+    collector when it goes. The module refuses that (C(DESTRUCTIVE_WOULD_DELETE_PVCS)) before any change unless
+    O(owned_pvcs) says to orphan or delete them.
   - Talks to the Supervisor only. The VirtualMachine API version is the preferred one the Supervisor serves.
   - Reads only the names of Secrets, never their data.
 author:
@@ -36,8 +44,10 @@ attributes:
   check_mode:
     support: full
     description:
-      - The change (the patch, or the delete with O(state=absent)) is sent as a server-side dry run
-        (C(dryRun=All)), so the result is what the Supervisor would do; nothing is written.
+      - The change (the patch; with O(state=absent) the pause patch, the delete and the finalizer patch) is sent
+        as a server-side dry run (C(dryRun=All)), so the result is what the Supervisor would do; nothing is
+        written. The dry-run finalizer patch is made against the VirtualMachine as it is (a dry-run delete
+        marks nothing), so it only proves the Supervisor accepts it.
       - Nothing is waited for. Unmet O(wait_for) conditions are reported as warnings and in RV(waits).
   diff_mode:
     support: full
@@ -60,26 +70,53 @@ options:
   state:
     description:
       - V(present) waits for the VirtualMachine, unpauses it and sets its power state.
-      - V(absent) deletes the VirtualMachine and, when O(wait) is set, waits until it is gone. A VirtualMachine
-        that does not exist is not an error (C(changed=false)). O(wait_for), O(unpause) and O(power_state)
-        do not apply.
+      - V(absent) removes the VirtualMachine (see O(delete_vsphere_vm) and O(owned_pvcs)) and, when O(wait) is
+        set, waits until it is gone. A VirtualMachine that does not exist is not an error (C(changed=false)).
+        O(wait_for), O(unpause) and O(power_state) do not apply.
+      - Each step looks at what is there first, so a run that was interrupted (paused but not deleted, or
+        deleted but still carrying VM Operator's finalizer) is finished by the next one, and the vSphere VM is
+        still kept.
     type: str
     choices: [present, absent]
     default: present
   allow_destructive:
     description:
-      - Required (V(true)) for O(state=absent). Deleting the VirtualMachine makes VM Operator delete its
-        vSphere VM and disks that are not PVCs.
+      - Required (V(true)) for O(state=absent). The VirtualMachine resource goes, with its spec, labels and
+        annotations (and, with O(delete_vsphere_vm=true), its vSphere VM).
       - Without it O(state=absent) fails with C(error_code=DESTRUCTIVE_NOT_ALLOWED) before any call to the Supervisor.
     type: bool
     default: false
+  delete_vsphere_vm:
+    description:
+      - With O(state=absent), V(false) keeps the vSphere VM (pause, delete, remove VM Operator's finalizers).
+      - V(true) sends a plain delete, and VM Operator powers off and deletes the vSphere VM behind the
+        VirtualMachine with its disks that are not PVCs. Refused with C(error_code=VM_PAUSED) when the
+        VirtualMachine is paused or carries a C(delete.check.vmoperator.vmware.com/) annotation (VM Operator
+        would never finish the delete), and with C(DESTRUCTIVE_WOULD_DELETE_RESTORED_VM) per O(keep_vsphere_vm).
+    type: bool
+    default: false
+  owned_pvcs:
+    description:
+      - With O(state=absent), what happens to the PersistentVolumeClaims whose C(metadata.ownerReferences) name
+        the VirtualMachine (its uid). Kubernetes' garbage collector deletes them, and their data, with it.
+      - V(refuse) fails with C(error_code=DESTRUCTIVE_WOULD_DELETE_PVCS) (the claims in RV(details)) before any
+        change. When there are none the delete is still sent with C(propagationPolicy=Orphan), so nothing the
+        VirtualMachine owns (a claim that gains the reference meanwhile, an object of another kind) is collected.
+      - V(orphan) deletes with C(propagationPolicy=Orphan). The claims lose the ownerReference and stay, with
+        their volumes. The safe choice when the claims are still wanted.
+      - V(delete) lets the garbage collector delete those claims and their data, and any other object the
+        VirtualMachine owns (C(propagationPolicy=Background)).
+    type: str
+    choices: [refuse, orphan, delete]
+    default: refuse
   keep_vsphere_vm:
     description:
       - Managed object ID of a vSphere VM that must survive, usually the one the backup vendor restored
         (for example V(vm-1042)).
-      - With O(state=absent), the module refuses (C(error_code=DESTRUCTIVE_WOULD_DELETE_RESTORED_VM)) to
-        delete a VirtualMachine whose C(status.uniqueID) is this ID. When the VirtualMachine reports no
-        C(status.uniqueID) the check cannot be made; the module warns and deletes.
+      - With O(state=absent) and O(delete_vsphere_vm=true), the module refuses
+        (C(error_code=DESTRUCTIVE_WOULD_DELETE_RESTORED_VM)) to delete a VirtualMachine whose C(status.uniqueID)
+        is this ID. When the VirtualMachine reports no C(status.uniqueID) the check cannot be made; the module
+        warns and deletes. Not needed by default, where the vSphere VM is kept anyway.
     type: str
   wait_for:
     description:
@@ -108,7 +145,7 @@ options:
     description:
       - After setting O(power_state), wait until C(status.powerState) reports it.
       - With O(state=absent), wait until the VirtualMachine is gone (VM Operator holds it while it deletes the
-        vSphere VM).
+        vSphere VM; another controller's finalizer can hold it too).
     type: bool
     default: true
   timeout:
@@ -158,14 +195,30 @@ EXAMPLES = r'''
     power_state: PoweredOff
     timeout: 600
 
-- name: Delete a stale VirtualMachine that blocks a restore on 8.0 U3, never the vendor-restored vSphere VM
+- name: Remove a stale VirtualMachine that blocks a restore on 8.0 U3, keeping its vSphere VM
   vmservice.restore.vmservice_vm:
     namespace: my-namespace
     name: web-1
     state: absent
     allow_destructive: true
-    keep_vsphere_vm: vm-1042
   register: removed
+
+- name: Same, when the VirtualMachine owns claims that must stay
+  vmservice.restore.vmservice_vm:
+    namespace: my-namespace
+    name: web-1
+    state: absent
+    allow_destructive: true
+    owned_pvcs: orphan
+
+- name: Delete a VirtualMachine and its vSphere VM, never the vendor-restored one
+  vmservice.restore.vmservice_vm:
+    namespace: my-namespace
+    name: web-1
+    state: absent
+    allow_destructive: true
+    delete_vsphere_vm: true
+    keep_vsphere_vm: vm-1042
 
 - name: What would change? (server-side dry run)
   vmservice.restore.vmservice_vm:
@@ -262,15 +315,41 @@ deleted:
   sample: {"apiVersion": "vmoperator.vmware.com/v1alpha5", "kind": "VirtualMachine",
            "metadata": {"name": "web-1", "namespace": "my-namespace"}, "spec": {"className": "best-effort-small"}}
 vsphere_vm:
-  description: With O(state=absent), C(status.uniqueID) of the deleted VirtualMachine, the vSphere VM VM Operator
-    deletes with it; null when it reported none.
+  description: With O(state=absent), C(status.uniqueID) of the removed VirtualMachine, its vSphere VM (kept, or
+    deleted by VM Operator, as RV(vsphere_vm_kept) says); null when it reported none.
   returned: when O(state=absent)
   type: str
   sample: vm-1001
+vsphere_vm_kept:
+  description:
+    - With O(state=absent), true when the VirtualMachine was removed the way that keeps its vSphere VM (paused,
+      finalizers removed), false with O(delete_vsphere_vm=true). Null when there was nothing to remove.
+  returned: when O(state=absent)
+  type: bool
+  sample: true
+steps:
+  description:
+    - With O(state=absent), the writes sent, in order (dry runs in check mode); a step already done by an
+      earlier, interrupted run is not repeated.
+    - V(pause) the pause annotation, V(delete) the DELETE (uid and resourceVersion preconditions),
+      V(remove_finalizers) the patch that sets C(metadata.finalizers) to the others' finalizers, pinned to the
+      resourceVersion it was computed from.
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [pause, delete, remove_finalizers]
+owned_pvcs:
+  description: With O(state=absent), the claims whose ownerReferences named the VirtualMachine and what happens to
+    them (C(orphaned) or C(deleted), by Kubernetes' garbage collector).
+  returned: when O(state=absent)
+  type: list
+  elements: dict
+  sample: [{"name": "web-1-scratch", "outcome": "orphaned"}]
 error_code:
   description:
     - Why the module failed, for example C(POWER_TIMEOUT), C(WAIT_TIMEOUT), C(NOT_FOUND), C(VM_PAUSED),
-      C(DESTRUCTIVE_NOT_ALLOWED), C(DESTRUCTIVE_WOULD_DELETE_RESTORED_VM), C(AUTHENTICATION_FAILED),
+      C(DESTRUCTIVE_NOT_ALLOWED), C(DESTRUCTIVE_WOULD_DELETE_RESTORED_VM), C(DESTRUCTIVE_WOULD_DELETE_PVCS),
+      C(AUTHENTICATION_FAILED),
       C(CERTIFICATE_VERIFY_FAILED), C(CONFLICT), C(INVALID_NAME).
   returned: failure
   type: str
@@ -284,7 +363,8 @@ remediation:
   returned: failure
   type: str
 details:
-  description: For C(WAIT_TIMEOUT) and C(POWER_TIMEOUT) what was waited for, what was expected and what was seen last.
+  description: For C(WAIT_TIMEOUT) and C(POWER_TIMEOUT) what was waited for, what was expected and what was seen last;
+    for C(DESTRUCTIVE_WOULD_DELETE_PVCS) the C(claims).
   returned: failure
   type: dict
 '''
@@ -330,10 +410,18 @@ CONFIGMAP = "ConfigMap"
 # Raw bootstrap data: VM Operator reads a Secret of that name, or else a ConfigMap.
 RAW_FIELDS = (("cloudInit", "rawCloudConfig"), ("sysprep", "rawSysprep"))
 DELETE_ATTEMPTS = 5
+# VM Operator's finalizer (and the deprecated spelling) on every VirtualMachine it reconciles
+# (vm-operator controllers/virtualmachine/virtualmachine/virtualmachine_controller.go).
+VM_FINALIZERS = (GROUP + "/virtualmachine", "virtualmachine.vmoperator.vmware.com")
+DELETE_CHECK_PREFIX = "delete.check." + GROUP + "/"
+# The pause annotation as the served API version spells it: v1alpha1/v1alpha2 say pause-reconcile, later
+# versions paused; the conversion webhook maps the served spelling to the one VM Operator reads.
+OLD_PAUSE_VERSIONS = ("v1alpha1", "v1alpha2")
+OWNED_PVC_CHOICES = ("refuse", "orphan", "delete")
 
 REMEDIATION_NOT_ALLOWED = (
-    "Deleting the VirtualMachine makes VM Operator delete its vSphere VM too. Set allow_destructive: true when "
-    "that is what you want, and keep_vsphere_vm: <moid of the vendor-restored VM> so that it cannot be the one.")
+    "state=absent deletes the VirtualMachine resource (its vSphere VM is kept unless delete_vsphere_vm: true). Set "
+    "allow_destructive: true once you checked it is the VirtualMachine to remove.")
 REMEDIATION_WOULD_DELETE = (
     "This VirtualMachine is backed by the vSphere VM you asked to keep: deleting it would delete that VM. Register "
     "the restored VM instead (vmservice_register: restore to existing or disk-only on VCF 9.0), or check "
@@ -347,6 +435,18 @@ REMEDIATION_DELETE_TIMEOUT = (
     "The delete was accepted but the VirtualMachine is still there: VM Operator holds it (finalizer) until the "
     "vSphere VM is deleted. Look at its events and finalizers (kubectl describe virtualmachine) and at vCenter's "
     "tasks; running the task again only waits again.")
+REMEDIATION_KEPT_TIMEOUT = (
+    "The VirtualMachine is paused, deleted and without VM Operator's finalizer, but another finalizer still holds "
+    "it (see the last seen state): the controller that put it there must finish, or remove it once you know why "
+    "it is there. Running the task again only waits again; the vSphere VM is kept either way.")
+REMEDIATION_OWNED_PVCS = (
+    "Kubernetes' garbage collector deletes a claim whose ownerReferences name the deleted VirtualMachine, and with "
+    "it the volume's data. To keep the claims set owned_pvcs: orphan (the delete drops their ownerReference; claims "
+    "and volumes stay). Set owned_pvcs: delete only when those claims and their data may go.")
+REMEDIATION_HELD = (
+    "VM Operator does not delete the vSphere VM of a paused VirtualMachine (or one with a "
+    "delete.check.vmoperator.vmware.com annotation): the delete would hang. Leave delete_vsphere_vm at false to "
+    "remove the VirtualMachine and keep the vSphere VM, or remove the annotation first.")
 
 
 def argument_spec():
@@ -357,6 +457,8 @@ def argument_spec():
         name=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         allow_destructive=dict(type="bool", default=False),
+        delete_vsphere_vm=dict(type="bool", default=False),
+        owned_pvcs=dict(type="str", choices=list(OWNED_PVC_CHOICES), default="refuse"),
         keep_vsphere_vm=dict(type="str"),
         wait_for=dict(type="list", elements="str", choices=list(WAIT_CHOICES), default=list(WAIT_CHOICES)),
         unpause=dict(type="bool", default=True),
@@ -544,7 +646,51 @@ def refuse_to_delete(vm, keep_vsphere_vm):
     return None
 
 
-def gone(uid):
+def pause_annotation(vm_version):
+    """The pause annotation VM Operator honours, spelled as the served API version ``vm_version`` has it."""
+    return GROUP + ("/pause-reconcile" if vm_version in OLD_PAUSE_VERSIONS else "/paused")
+
+
+def delete_held_by(vm):
+    """The annotations that make VM Operator skip a deletion (pause, delete checks), sorted."""
+    return sorted(key for key in _meta(vm, "annotations")
+                  if key in PAUSE_ANNOTATIONS[:2] or key.startswith(DELETE_CHECK_PREFIX))
+
+
+def finalizers_without_vm_operator(vm):
+    """The VM's finalizers without VM Operator's, or None when it has none of them (nothing to remove)."""
+    current = list((vm.get("metadata") or {}).get("finalizers") or ())
+    remaining = [name for name in current if name not in VM_FINALIZERS]
+    return None if remaining == current else remaining
+
+
+def owned_claim_names(pvcs, uid):
+    """Names of the claims among ``pvcs`` whose ownerReferences hold ``uid``, sorted."""
+    return sorted((pvc.get("metadata") or {}).get("name") for pvc in pvcs or ()
+                  if uid and any(isinstance(ref, dict) and ref.get("uid") == uid
+                                 for ref in (pvc.get("metadata") or {}).get("ownerReferences") or ()))
+
+
+def refuse_owned_claims(vm, claims, policy):
+    """The error when deleting ``vm`` would have Kubernetes delete ``claims`` the user did not opt into."""
+    if not claims or policy != "refuse":
+        return None
+    metadata = vm.get("metadata") or {}
+    return VmServiceRestoreError(
+        "VirtualMachine %s/%s owns PersistentVolumeClaim%s %s (their ownerReferences name it): Kubernetes deletes "
+        "them and their data when the VirtualMachine goes; refused (owned_pvcs: refuse)"
+        % (metadata.get("namespace"), metadata.get("name"), "" if len(claims) == 1 else "s", ", ".join(claims)),
+        code="DESTRUCTIVE_WOULD_DELETE_PVCS",
+        remediation=remediation_for("DESTRUCTIVE_WOULD_DELETE_PVCS") or REMEDIATION_OWNED_PVCS,
+        details={"claims": list(claims)})
+
+
+def add_step(steps, step):
+    if step not in steps:
+        steps.append(step)
+
+
+def gone(uid, remediation=REMEDIATION_DELETE_TIMEOUT):
     """The VirtualMachine of ``uid`` is gone (absent, or replaced by another object of the same name)."""
     def observe(vm):
         if vm is None:
@@ -556,7 +702,7 @@ def gone(uid):
         return "present%s%s" % (", being deleted" if metadata.get("deletionTimestamp") else "",
                                 ", finalizers: %s" % ", ".join(finalizers) if finalizers else "")
     return Predicate(lambda vm: vm is None or (vm.get("metadata") or {}).get("uid") != uid, "absent", observe,
-                     remediation=REMEDIATION_DELETE_TIMEOUT)
+                     remediation=remediation)
 
 
 # --- the task -----------------------------------------------------------------------------
@@ -673,39 +819,97 @@ class VmTask:
         }
 
     def remove(self):
-        """state=absent: delete the VirtualMachine unless keep_vsphere_vm backs it; wait until it is gone."""
+        """state=absent. By default the gentle path of VM Operator's own end-to-end tests: pause the
+        VirtualMachine (VM Operator then leaves its vSphere VM alone), delete it, remove VM Operator's
+        finalizer, wait until it is gone. delete_vsphere_vm: a plain delete, VM Operator deletes the
+        vSphere VM. Claims the VirtualMachine owns are refused, orphaned or deleted (owned_pvcs) before
+        any change. Every step looks at what is there first, so an interrupted run is finished by the next."""
         label = "VirtualMachine %s/%s" % (self.namespace, self.name)
         check_mode = self.module.check_mode
-        for attempt in range(1, DELETE_ATTEMPTS + 1):
-            vm = self.fetch_vm()
-            if vm is None:
-                return {"changed": False, "deleted": None, "vsphere_vm": None, "vm": None, "waits": self.waits,
-                        "diff": {"before": {}, "after": {}}}
+        keep = not self.params["delete_vsphere_vm"]
+        vm = self.fetch_vm()
+        if vm is None:
+            return self._removed(None, keep, [], [])
+        if not keep:
             refusal = refuse_to_delete(vm, self.params["keep_vsphere_vm"])
             if refusal is not None:
                 raise refusal
-            metadata = vm.get("metadata") or {}
-            if self.params["keep_vsphere_vm"] and unique_id(vm) is None and attempt == 1:
+            held = delete_held_by(vm)
+            if held:
+                raise InvalidInputError("%s carries %s: VM Operator will not delete its vSphere VM"
+                                        % (label, ", ".join(held)), code="VM_PAUSED",
+                                        remediation=remediation_for("VM_PAUSED") or REMEDIATION_HELD)
+            if self.params["keep_vsphere_vm"] and unique_id(vm) is None:
                 self.module.warn("%s reports no status.uniqueID: cannot tell whether it is backed by %s (keep_vsphere_vm)"
                                  % (label, self.params["keep_vsphere_vm"]))
+        uid = (vm.get("metadata") or {}).get("uid")
+        policy = self.params["owned_pvcs"]
+        claims = owned_claim_names(self.client.pvcs_owned_by(self.namespace, uid), uid)
+        refusal = refuse_owned_claims(vm, claims, policy)
+        if refusal is not None:
+            raise refusal
+        pause_key = pause_annotation(self.client.vm_version) if keep else None
+        # Only an explicit "delete" lets the garbage collector take dependents. Otherwise Orphan: after the
+        # check it costs nothing, and a claim that gains the reference meanwhile (or an owned object of
+        # another kind) is kept, not deleted.
+        propagation = "Background" if policy == "delete" else "Orphan"
+        before, steps = vm, []
+        for attempt in range(1, DELETE_ATTEMPTS + 1):
             try:
-                # Preconditions: delete exactly what was checked; a change meanwhile (409) is read and checked again.
-                self.client.delete_vm(self.namespace, self.name, dry_run=check_mode,
-                                      preconditions={"uid": metadata.get("uid"),
-                                                     "resourceVersion": metadata.get("resourceVersion")})
-            except ConflictError:
+                self._take_down(vm, pause_key, propagation, bool(claims), steps)
+                break
+            except ConflictError as exc:
+                # Changed meanwhile (a pinned patch or a precondition refused): read again and redo what is left.
                 if attempt == DELETE_ATTEMPTS:
+                    if steps and not check_mode:
+                        raise StepFailed(exc, changed=True)
                     raise
-                continue
-            break
+                vm = self.fetch_vm()
+                if vm is None or (vm.get("metadata") or {}).get("uid") != uid:
+                    if vm is not None:
+                        self.module.warn("%s was replaced by another object meanwhile; that one is left alone" % label)
+                    break
         if self.params["wait"] and not check_mode:
             try:
-                self.wait(self.fetch_vm, gone(metadata.get("uid")), label)
+                self.wait(self.fetch_vm, gone(uid, REMEDIATION_KEPT_TIMEOUT if keep else REMEDIATION_DELETE_TIMEOUT),
+                          label)
             except WaitTimeoutError as exc:
-                raise StepFailed(exc, changed=True)
-        deleted = sanitize(vm)
-        return {"changed": True, "deleted": deleted, "vsphere_vm": unique_id(vm), "vm": None, "waits": self.waits,
-                "diff": {"before": deleted, "after": {}}}
+                raise StepFailed(exc, changed=bool(steps))
+        return self._removed(before, keep, steps, [{"name": claim, "outcome": "orphaned" if policy == "orphan"
+                                                    else "deleted"} for claim in claims])
+
+    def _take_down(self, vm, pause_key, propagation, has_claims, steps):
+        """One pass of the steps still to do (all dry runs in check mode); ConflictError when the object changed."""
+        dry_run = self.module.check_mode
+        uid = vm["metadata"].get("uid")
+        if pause_key and pause_key not in _meta(vm, "annotations"):
+            vm = self.client.patch_vm_pinned(self.namespace, self.name, {"annotations": {pause_key: "true"}},
+                                             vm["metadata"].get("resourceVersion"), dry_run)
+            add_step(steps, "pause")
+        # Deleting again only to orphan the claims (a delete with Orphan after an interrupted one).
+        if not vm["metadata"].get("deletionTimestamp") or (propagation == "Orphan" and has_claims):
+            answer = self.client.delete_vm(self.namespace, self.name, dry_run=dry_run, preconditions={
+                "uid": uid, "resourceVersion": vm["metadata"].get("resourceVersion")}, propagation_policy=propagation)
+            if answer is None:
+                return  # gone meanwhile (404)
+            add_step(steps, "delete")
+            # Custom resources answer the object; anything else (a Status) is read again.
+            vm = answer if answer.get("kind") == "VirtualMachine" else self.fetch_vm()
+            if not vm or (vm.get("metadata") or {}).get("uid") != uid:
+                return
+        remaining = finalizers_without_vm_operator(vm) if pause_key else None
+        if remaining is not None:
+            # The list is replaced as a whole, pinned to what was read: another controller's finalizer added
+            # meanwhile makes it a 409, and the next pass recomputes.
+            self.client.patch_vm_pinned(self.namespace, self.name, {"finalizers": remaining},
+                                        vm["metadata"].get("resourceVersion"), dry_run)
+            add_step(steps, "remove_finalizers")
+
+    def _removed(self, before, keep, steps, owned):
+        deleted = sanitize(before) if before is not None else None
+        return {"changed": bool(steps), "deleted": deleted, "vsphere_vm": unique_id(before),
+                "vsphere_vm_kept": keep if before is not None else None, "steps": steps, "owned_pvcs": owned,
+                "vm": None, "waits": self.waits, "diff": {"before": deleted or {}, "after": {}}}
 
 
 def run(module):
@@ -718,13 +922,15 @@ def run(module):
     if params["state"] == "absent":
         if not params["allow_destructive"]:
             raise VmServiceRestoreError(
-                "state=absent deletes VirtualMachine %s/%s and, with it, its vSphere VM: refused without "
-                "allow_destructive: true" % (params["namespace"], params["name"]), code="DESTRUCTIVE_NOT_ALLOWED",
+                "state=absent deletes VirtualMachine %s/%s%s: refused without allow_destructive: true"
+                % (params["namespace"], params["name"],
+                   " and, with it, its vSphere VM" if params["delete_vsphere_vm"] else ""),
+                code="DESTRUCTIVE_NOT_ALLOWED",
                 remediation=remediation_for("DESTRUCTIVE_NOT_ALLOWED") or REMEDIATION_NOT_ALLOWED)
         if params["power_state"]:
             raise InvalidInputError("power_state does not apply to state=absent")
-    elif params["allow_destructive"] or params["keep_vsphere_vm"]:
-        module.warn("allow_destructive and keep_vsphere_vm apply to state=absent only; ignored")
+    elif params["allow_destructive"] or params["keep_vsphere_vm"] or params["delete_vsphere_vm"]:
+        module.warn("allow_destructive, delete_vsphere_vm and keep_vsphere_vm apply to state=absent only; ignored")
     with SupervisorClient(kubernetes_params(params)) as client:
         task = VmTask(module, client)
         return task.remove() if params["state"] == "absent" else task.run()

@@ -9,7 +9,8 @@ VMs and folder destroyed (in vcsim directly, not logged) and every knob a test c
 
 Every restore runs check mode -> apply -> apply again: the request log proves that check mode
 and the second run send no mutating request, and the second run reports changed=0.
-Also here: restore_new's 8.0 U3 delete-then-register (allow_destructive) through restore.yml.
+Also here: restore_new's 8.0 U3 delete-then-register (allow_destructive) through restore.yml, also with the
+stale VirtualMachine backed by the vendor-restored vSphere VM (kept) and owning a claim (refused, then orphaned).
 """
 
 import copy
@@ -692,8 +693,8 @@ def test_8_0u3_replaces_a_vm_in_the_way_only_with_allow_destructive(lab, place, 
     seq = lab.last_seq()
     applied = run(ansible_playbook, destructive)
     assert_ok(applied)
-    deletes = [r for r in lab.mutations_since(seq) if r["method"] == "DELETE" and r["path"].endswith("/virtualmachines/web-2")]
-    assert len(deletes) == 1, deletes
+    on_web2 = [r["method"] for r in lab.mutations_since(seq) if r["path"].endswith("/virtualmachines/web-2")]
+    assert on_web2[:3] == ["PATCH", "DELETE", "PATCH"] and on_web2.count("DELETE") == 1, on_web2  # pause, delete, finalizer
     assert len(registervm_posts(lab, seq)) == 3
     recorded = json.loads(replaced.read_text())
     assert recorded["metadata"]["labels"] == {"owner": "someone-else"}
@@ -714,3 +715,67 @@ def test_8_0u3_replaces_a_vm_in_the_way_only_with_allow_destructive(lab, place, 
     assert again.recap["changed"] == 0, again.stdout[-12000:]
     assert lab.mutations_since(seq) == []
     assert replaced.read_bytes() == recorded_bytes
+
+
+def test_8_0u3_replace_keeps_the_vendor_restored_vm_behind_the_cr_and_refuses_owned_claims(
+        lab, place, ansible_playbook, tmp_path):
+    """The vendor put web-2 back as the very vSphere VM the stale VirtualMachine still points at: a plain
+    delete would have VM Operator delete the restore. The role removes the VirtualMachine keeping that VM, and
+    a claim the VirtualMachine owns fails the role (coded) until restore_new_owned_pvcs says what to do."""
+    place.seed("restore_new")
+    place.set_knobs(supervisor_version="8.0U3")
+    namespace = place.namespace
+    bios, instance = seed.bios_uuid_for(namespace, "web-2"), seed.instance_uuid_for(namespace, "web-2")
+    with vcsim.connection(vcsim.read_env(lab.dir / "vcsim")) as si:
+        moid = si.content.searchIndex.FindByUuid(uuid=instance, vmSearch=True, instanceUuid=True)._moId
+    stale = {"apiVersion": VMOP, "kind": "VirtualMachine",
+             "metadata": {"name": "web-2", "namespace": namespace, "labels": {"state": "before-the-restore"}},
+             "spec": {"className": "best-effort-small", "imageName": "vmi-ubuntu", "powerState": "PoweredOff",
+                      "biosUUID": bios, "instanceUUID": instance}}
+    assert not cli.put_objects(lab.env, [stale])["errors"]
+
+    def backed():
+        vms, _pvcs = supervisor(lab, namespace)
+        vm = vms.get("web-2") or {}
+        return (vm.get("status") or {}).get("uniqueID") == moid and vm["metadata"].get("finalizers") and vm
+    owner = harness.wait_until(backed, what="web-2 backed by %s with VM Operator's finalizer" % moid)
+    scratch = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": "web-2-scratch", "namespace": namespace, "ownerReferences": [
+                   {"apiVersion": VMOP, "kind": "VirtualMachine", "name": "web-2", "uid": owner["metadata"]["uid"]}]},
+               "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    assert not cli.put_objects(lab.env, [scratch])["errors"]
+    destructive = restore_spec(namespace, tmp_path, allow_destructive=True)
+
+    seq = lab.last_seq()
+    refused = run(ansible_playbook, destructive)
+    assert_failed(refused, "DESTRUCTIVE_WOULD_DELETE_PVCS", "web-2-scratch", "owned_pvcs: orphan")
+    assert lab.mutations_since(seq) == []
+    vms, pvcs = supervisor(lab, namespace)
+    assert vms["web-2"]["metadata"]["labels"] == {"state": "before-the-restore"} and "web-2-scratch" in pvcs
+
+    seq = lab.last_seq()
+    check = run(ansible_playbook, destructive, check=True, restore_new_owned_pvcs="orphan")
+    assert_ok(check)
+    assert lab.mutations_since(seq) == []
+    assert supervisor(lab, namespace)[0]["web-2"]["metadata"]["uid"] == owner["metadata"]["uid"]
+
+    seq = lab.last_seq()
+    applied = run(ansible_playbook, destructive, restore_new_owned_pvcs="orphan")
+    assert_ok(applied)
+    assert len(registervm_posts(lab, seq)) == 3
+    on_web2 = [r["method"] for r in lab.mutations_since(seq) if r["path"].endswith("/virtualmachines/web-2")]
+    assert on_web2[:3] == ["PATCH", "DELETE", "PATCH"] and on_web2.count("DELETE") == 1, on_web2
+    vms, pvcs = supervisor(lab, namespace)
+    web2 = vms["web-2"]
+    assert web2["metadata"]["uid"] != owner["metadata"]["uid"] and RESTORED in annotations_of(web2)
+    assert web2["status"]["uniqueID"] == moid and web2["status"]["powerState"] == "PoweredOn"  # the same VM, restored
+    assert web2["metadata"]["labels"].get("app") == "shop"
+    assert not pvcs["web-2-scratch"]["metadata"].get("ownerReferences")  # orphaned, kept
+    with vcsim.connection(vcsim.read_env(lab.dir / "vcsim")) as si:
+        assert str(vim.VirtualMachine(moid, si._stub).runtime.powerState) == "poweredOn"
+
+    seq = lab.last_seq()
+    again = run(ansible_playbook, destructive, restore_new_owned_pvcs="orphan")
+    assert_ok(again)
+    assert again.recap["changed"] == 0, again.stdout[-12000:]
+    assert lab.mutations_since(seq) == []

@@ -87,6 +87,18 @@ def _clean(lab):
                 continue  # the namespace may not exist yet
             for item in items:
                 resource.delete(name=item.metadata.name, namespace=namespace)
+    # The lab's VM Operator holds a deleted VirtualMachine (finalizer) until it has deleted the vSphere VM
+    # behind it: wait, or it could find a VM seeded next with the same instance UUID.
+    vms = _resource(dynamic, *CLEANED_KINDS[0])
+    for namespace in (NS, OTHER):
+        harness.wait_until(lambda ns=namespace: not _items(vms, ns), what="VirtualMachines of %s gone" % namespace)
+
+
+def _items(resource, namespace):
+    try:
+        return resource.get(namespace=namespace).items
+    except Exception:  # pylint: disable=broad-except
+        return []  # no such namespace
 
 
 @pytest.fixture

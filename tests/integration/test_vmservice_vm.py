@@ -1,7 +1,8 @@
 """vmservice_vm driven through ansible-playbook against the lab's Supervisor.
 
-state=absent (the destructive guards, check mode, delete, again) and the power timeout run one
-task per playbook written by the test, with the module's result kept as JSON.
+state=absent (the destructive guards, check mode, removal keeping the vSphere VM, again; the hostile
+cases are in test_hostile_destructive.py) and the power timeout run one task per playbook written by the
+test, with the module's result kept as JSON.
 
 Each test makes its own namespace (vmv-<what>-<random>) holding a restored-looking VM:
 paused (vmoperator.vmware.com/paused), PoweredOff, a volume whose claim stays Pending
@@ -217,6 +218,7 @@ def backed_vm(lab, namespace):
 
 def test_absent_is_guarded_then_check_mode_apply_and_again(ansible_playbook, lab, namespace, backed_vm, tmp_path):
     name, moid = backed_vm
+    path = "/apis/%s/namespaces/%s/virtualmachines/%s" % (VMOP, namespace, name)
     args = {"namespace": namespace, "name": name, "state": "absent", "poll_interval": 0.2, "timeout": 30}
 
     seq = lab.last_seq()
@@ -225,30 +227,35 @@ def test_absent_is_guarded_then_check_mode_apply_and_again(ansible_playbook, lab
     assert [entry for entry in lab.requests_since(seq) if entry["endpoint"] == "k8s"] == []  # before any call
 
     seq = lab.last_seq()
-    kept = run_task(ansible_playbook, tmp_path, dict(args, allow_destructive=True, keep_vsphere_vm=moid))
+    kept = run_task(ansible_playbook, tmp_path, dict(args, allow_destructive=True, delete_vsphere_vm=True,
+                                                     keep_vsphere_vm=moid))
     assert kept["failed"] and kept["error_code"] == "DESTRUCTIVE_WOULD_DELETE_RESTORED_VM" and moid in kept["msg"]
     assert lab.mutations_since(seq) == []
     assert [entry for entry in lab.requests_since(seq) if entry["method"] == "DELETE"] == []
 
-    args.update(allow_destructive=True, keep_vsphere_vm="vm-999999")
+    # The default keeps the vSphere VM: keep_vsphere_vm is no reason to refuse.
+    args.update(allow_destructive=True, keep_vsphere_vm=moid)
     seq = lab.last_seq()
     preview = run_task(ansible_playbook, tmp_path, args, check=True, diff=True)
     assert preview["changed"] is True and preview["deleted"]["metadata"]["name"] == name
     assert lab.mutations_since(seq) == []
-    deletes = [entry for entry in lab.requests_since(seq) if entry["method"] == "DELETE"]
-    assert len(deletes) == 1 and deletes[0]["dry_run"] is True
+    assert [(entry["method"], entry["dry_run"]) for entry in lab.requests_since(seq) if entry["method"] != "GET"] == [
+        ("PATCH", True), ("DELETE", True), ("PATCH", True)]
     assert '"app": "kept"' in preview["_stdout"]  # --diff shows the VirtualMachine going
     assert read_vm(lab, namespace, name)["metadata"]["name"] == name
 
     seq = lab.last_seq()
     removed = run_task(ansible_playbook, tmp_path, args)
-    assert removed["changed"] is True and removed["vsphere_vm"] == moid
+    assert removed["changed"] is True and removed["vsphere_vm"] == moid and removed["vsphere_vm_kept"] is True
     deleted = removed["deleted"]
     assert deleted["spec"]["biosUUID"] and "status" not in deleted
     assert not {"uid", "resourceVersion", "managedFields", "creationTimestamp"} & set(deleted["metadata"])
-    assert [(entry["method"], entry["dry_run"]) for entry in lab.mutations_since(seq)] == [("DELETE", False)]
+    assert [(entry["method"], entry["path"]) for entry in lab.mutations_since(seq)] == [
+        ("PATCH", path), ("DELETE", path), ("PATCH", path)]
     with pytest.raises(DynamicNotFoundError):
         read_vm(lab, namespace, name)
+    with lab.connection() as si:
+        assert vim.VirtualMachine(moid, si._stub).name == name  # the vSphere VM stays
 
     seq = lab.last_seq()
     again = run_task(ansible_playbook, tmp_path, args)

@@ -300,10 +300,33 @@ class FakeVsphere:
     def __init__(self, vms):
         self.vms = vms          # instance uuid -> [moid, power state]
         self.calls = []
+        self.extra_config = {}  # moid -> {key: value}
+        self.fail = ""          # when set, destroy() raises RuntimeError(fail)
 
     def lookup(self, bios_uuid, instance_uuid):
         found = self.vms.get(instance_uuid)
         return tuple(found) if found else None
+
+    def find_backing(self, unique_id, instance_uuid, uid):
+        self.calls.append(("find", unique_id, instance_uuid, uid))
+        if unique_id and any(found[0] == unique_id for found in self.vms.values()):
+            return unique_id
+        for candidate in (instance_uuid, uid):
+            if candidate in self.vms:
+                return self.vms[candidate][0]
+        return None
+
+    def destroy(self, moid):
+        self.calls.append(("destroy", moid))
+        if self.fail:
+            raise RuntimeError(self.fail)
+        for key in [key for key, found in self.vms.items() if found[0] == moid]:
+            del self.vms[key]
+
+    def cleanup(self, moid):
+        self.calls.append(("cleanup", moid))
+        self.extra_config[moid] = {key: value for key, value in self.extra_config.get(moid, {}).items()
+                                   if not key.startswith(("vmservice.", "guestinfo.", "imageregistry."))}
 
     def set_power(self, moid, state):
         self.calls.append((moid, state))
@@ -659,3 +682,164 @@ def test_unique_id_follows_the_vsphere_vm_when_the_spec_changes(lab):
     store.mutate(VM, "ns", "web", lambda o: o["spec"].update({"className": "best-effort-large"}))  # a restore
     controllers.run_once(2.0)
     assert _status(store, VM, "web")["uniqueID"] == "vm-77"
+
+
+# --- VirtualMachine finalizer and deletion (upstream ReconcileNormal / ReconcileDelete) ----------
+
+FINALIZER = "vmoperator.vmware.com/virtualmachine"
+DEPRECATED = "virtualmachine.vmoperator.vmware.com"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+
+
+def _finalizers(store, name):
+    return store.get(VM, "ns", name)["metadata"].get("finalizers")
+
+
+def _gone(store, name):
+    return not any(vm["metadata"]["name"] == name for vm in store.list(VM, "ns")[0])
+
+
+def test_finalizer_helpers():
+    assert ctl.with_vm_finalizer({"metadata": {}}) == [FINALIZER]
+    assert ctl.with_vm_finalizer({"metadata": {"finalizers": ["other", DEPRECATED]}}) == ["other", FINALIZER]
+    assert ctl.with_vm_finalizer({"metadata": {"finalizers": [FINALIZER, DEPRECATED]}}) is None
+    assert ctl.delete_held_by({"metadata": {"annotations": {
+        "vmoperator.vmware.com/pause": "", "delete.check.vmoperator.vmware.com/backup": "x",
+        "vmoperator.vmware.com/pause-reconcile": ""}}}) == [
+        "delete.check.vmoperator.vmware.com/backup", "vmoperator.vmware.com/pause-reconcile"]
+
+
+def test_every_vm_not_paused_gets_the_finalizer_once(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff"))
+    store.create(VM, "ns", dict(_vm("old"), metadata=dict(_vm("old")["metadata"], finalizers=["x", DEPRECATED])))
+    store.create(VM, "ns", _vm("paused", {"vmoperator.vmware.com/paused": ""}))
+    controllers.run_once(0.0)
+    assert _finalizers(store, "web") == [FINALIZER] and _finalizers(store, "old") == ["x", FINALIZER]
+    assert _finalizers(store, "paused") is None
+    rv = store.get(VM, "ns", "web")["metadata"]["resourceVersion"]
+    controllers.run_once(1.0)
+    assert store.get(VM, "ns", "web")["metadata"]["resourceVersion"] == rv
+
+
+def test_deleting_a_backed_vm_destroys_its_vsphere_vm_then_drops_the_finalizer(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", instanceUUID="5000-1"))
+    controllers.run_once(0.0)
+    assert _status(store, VM, "web")["uniqueID"] == "vm-42"
+    store.delete(VM, "ns", "web")
+    controllers.run_once(1.0)
+    assert _gone(store, "web") and "5000-1" not in controllers.vsphere.vms
+    assert ("destroy", "vm-42") in controllers.vsphere.calls
+    [event] = [e for e in store.list(EVENT, "ns")[0] if e["reason"] == "DeleteSuccess"]
+    assert event["involvedObject"]["name"] == "web" and event["type"] == "Normal"
+
+
+def test_the_backing_is_found_by_instance_uuid_then_uid_never_bios_uuid(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", biosUUID="5000-1"))
+    controllers.run_once(0.0)
+    uid = store.get(VM, "ns", "web")["metadata"]["uid"]
+    store.mutate(VM, "ns", "web", lambda o: o["status"].pop("uniqueID", None))
+    store.delete(VM, "ns", "web")
+    controllers.run_once(1.0)
+    assert _gone(store, "web") and "5000-1" in controllers.vsphere.vms  # not by BIOS UUID
+    assert ("find", None, None, uid) in controllers.vsphere.calls
+    controllers.vsphere.vms[uid] = ["vm-7", "poweredOn"]   # a VM created when instanceUUID was the uid
+    store.create(VM, "ns", _vm("again"))
+    controllers.run_once(2.0)
+    again = store.get(VM, "ns", "again")
+    controllers.vsphere.vms[again["metadata"]["uid"]] = controllers.vsphere.vms.pop(uid)
+    store.delete(VM, "ns", "again")
+    controllers.run_once(3.0)
+    assert ("destroy", "vm-7") in controllers.vsphere.calls and _gone(store, "again")
+
+
+@pytest.mark.parametrize("annotation", ["vmoperator.vmware.com/paused", "vmoperator.vmware.com/pause-reconcile",
+                                        "delete.check.vmoperator.vmware.com/backup-in-progress"])
+def test_a_paused_or_delete_checked_vm_keeps_its_vsphere_vm_and_finalizer(lab, annotation):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", instanceUUID="5000-1"))
+    controllers.run_once(0.0)
+    store.mutate(VM, "ns", "web", lambda o: o["metadata"]["annotations"].update({annotation: "true"}))
+    store.delete(VM, "ns", "web")
+    for now in (1.0, 50.0):
+        controllers.run_once(now)
+    assert _finalizers(store, "web") == [FINALIZER] and "5000-1" in controllers.vsphere.vms
+    assert not [call for call in controllers.vsphere.calls if call[0] == "destroy"]
+    # The gentle path: the finalizer removed by hand, the CR goes and the vSphere VM stays.
+    store.mutate(VM, "ns", "web", lambda o: o["metadata"].update(finalizers=[]))
+    controllers.run_once(60.0)
+    assert _gone(store, "web") and "5000-1" in controllers.vsphere.vms
+
+
+def test_another_controllers_finalizer_is_kept_and_holds_the_vm(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", instanceUUID="5000-1"))
+    controllers.run_once(0.0)
+    store.mutate(VM, "ns", "web", lambda o: o["metadata"]["finalizers"].insert(0, "backup.example.com/hold"))
+    store.delete(VM, "ns", "web")
+    controllers.run_once(1.0)
+    assert _finalizers(store, "web") == ["backup.example.com/hold"] and "5000-1" not in controllers.vsphere.vms
+    controllers.run_once(2.0)  # nothing left to do for VM Operator
+    assert controllers.vsphere.calls.count(("destroy", "vm-42")) == 1
+
+
+def test_a_vsphere_failure_is_an_event_and_retried(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", instanceUUID="5000-1"))
+    controllers.run_once(0.0)
+    controllers.vsphere.fail = "vCenter said no"
+    store.delete(VM, "ns", "web")
+    assert controllers.run_once(1.0) == 1.0 + ctl.VSPHERE_RETRY
+    assert _finalizers(store, "web") == [FINALIZER]
+    [event] = [e for e in store.list(EVENT, "ns")[0] if e["reason"] == "DeleteFailure"]
+    assert event["type"] == "Warning" and event["message"] == "vCenter said no"
+    controllers.vsphere.fail = ""
+    controllers.run_once(1.5)
+    assert not _gone(store, "web")  # not before the retry is due
+    controllers.run_once(1.0 + ctl.VSPHERE_RETRY)
+    assert _gone(store, "web") and "5000-1" not in controllers.vsphere.vms
+
+
+def test_skip_delete_platform_resource_keeps_the_vm_but_erases_its_vm_service_data(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", {ctl.SKIP_DELETE_PLATFORM: ""}, powerState="PoweredOff", instanceUUID="5000-1"))
+    controllers.vsphere.extra_config["vm-42"] = {"vmservice.virtualmachine.resource.yaml": "H4sI",
+                                                 "guestinfo.userdata": "x", "user.key": "kept"}
+    controllers.run_once(0.0)
+    store.delete(VM, "ns", "web")
+    controllers.run_once(1.0)
+    assert _gone(store, "web") and "5000-1" in controllers.vsphere.vms
+    assert controllers.vsphere.extra_config["vm-42"] == {"user.key": "kept"}
+
+
+def test_deleting_a_vm_collects_the_claims_it_owns(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff"))
+    controllers.run_once(0.0)
+    owner = store.get(VM, "ns", "web")
+    reference = {"apiVersion": V, "kind": "VirtualMachine", "name": "web", "uid": owner["metadata"]["uid"]}
+    store.create(PVC, "ns", {"metadata": {"name": "owned", "ownerReferences": [reference],
+                                          "finalizers": [PVC_PROTECTION]}})
+    store.create(PVC, "ns", {"metadata": {"name": "free"}})
+    store.delete(VM, "ns", "web")
+    controllers.run_once(1.0)
+    assert _gone(store, "web")
+    owned = store.get(PVC, "ns", "owned")
+    assert owned["metadata"]["deletionTimestamp"]  # kubernetes.io/pvc-protection holds it while in use
+    assert "deletionTimestamp" not in store.get(PVC, "ns", "free")["metadata"]
+
+
+def test_a_namespace_deleted_or_a_store_reset_destroys_no_vsphere_vm(lab):
+    controllers, store = lab
+    store.create(VM, "ns", _vm("web", powerState="PoweredOff", instanceUUID="5000-1"))
+    controllers.run_once(0.0)
+    assert _finalizers(store, "web") == [FINALIZER]
+    store.delete(NAMESPACE, None, "ns")  # what POST /lab/clear and seed --clean do
+    controllers.run_once(1.0)
+    store.reset()
+    controllers.reset()
+    controllers.run_once(2.0)
+    assert not [call for call in controllers.vsphere.calls if call[0] == "destroy"]
+    assert "5000-1" in controllers.vsphere.vms

@@ -248,3 +248,137 @@ def test_copies_in_and_out(store):
     body["spec"]["className"] = "changed"
     created["spec"]["className"] = "changed"
     assert store.get(VM, "ns", "vm")["spec"]["className"] == "small"
+
+
+# --- finalizers on deletion, owner-reference garbage collection -----------------------------
+
+PVC = REGISTRY.lookup("", "persistentvolumeclaims")
+
+
+def claim(name, *owners, finalizers=None):
+    metadata = {"name": name, "ownerReferences": [
+        {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+         "uid": owner["metadata"]["uid"]} for owner in owners]}
+    if finalizers:
+        metadata["finalizers"] = finalizers
+    return {"metadata": metadata, "spec": {"accessModes": ["ReadWriteOnce"]}}
+
+
+def names(store, rt):
+    return [obj["metadata"]["name"] for obj in store.list(rt, "ns")[0]]
+
+
+def test_no_new_finalizer_on_an_object_being_deleted(store):
+    store.create(VM, "ns", dict(vm(), metadata={"name": "vm", "finalizers": ["a", "b"]}))
+    store.delete(VM, "ns", "vm")
+    refused = error_of(store.patch, VM, "ns", "vm",
+                       lambda o: dict(o, metadata=dict(o["metadata"], finalizers=["a", "b", "c"])))
+    assert refused.status == 422 and 'found new finalizers []string{"c"}' in refused.message
+    kept = store.patch(VM, "ns", "vm", lambda o: dict(o, metadata=dict(o["metadata"], finalizers=["b"])))
+    assert kept["metadata"]["finalizers"] == ["b"] and kept["metadata"]["deletionTimestamp"]
+    store.patch(VM, "ns", "vm", lambda o: dict(o, metadata=dict(o["metadata"], finalizers=[])))
+    assert names(store, VM) == []
+
+
+def test_dependents_go_with_their_owner_recursively(store):
+    events = []
+    owner = store.create(VM, "ns", vm())
+    data = store.create(PVC, "ns", claim("data", owner))
+    store.create(SECRET, "ns", claim("grandchild", dict(data, apiVersion="v1", kind="PersistentVolumeClaim")))
+    store.create(PVC, "ns", {"metadata": {"name": "unrelated"}})
+    store.subscribe(lambda event, rt, obj: events.append((event, obj["metadata"]["name"])))
+    store.delete(VM, "ns", "vm")
+    assert names(store, PVC) == ["unrelated"] and names(store, SECRET) == []
+    assert events == [("DELETED", "vm"), ("DELETED", "data"), ("DELETED", "grandchild")]
+
+
+def test_dependents_are_collected_only_once_the_owner_is_gone(store):
+    owner = store.create(VM, "ns", dict(vm(), metadata={"name": "vm", "finalizers": ["vmoperator.vmware.com/virtualmachine"]}))
+    store.create(PVC, "ns", claim("data", owner))
+    store.delete(VM, "ns", "vm")
+    assert names(store, PVC) == ["data"]  # the owner is still there, being deleted
+    store.mutate(VM, "ns", "vm", lambda o: o["metadata"].pop("finalizers"))
+    assert names(store, PVC) == []
+
+
+def test_a_dependent_with_finalizers_is_marked_and_one_with_another_owner_only_loses_the_reference(store):
+    owner = store.create(VM, "ns", vm())
+    other = store.create(VM, "ns", vm("other"))
+    store.create(PVC, "ns", claim("held", owner, finalizers=["kubernetes.io/pvc-protection"]))
+    store.create(PVC, "ns", claim("shared", owner, other))
+    store.delete(VM, "ns", "vm")
+    held = store.get(PVC, "ns", "held")
+    assert held["metadata"]["deletionTimestamp"] and held["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    shared = store.get(PVC, "ns", "shared")
+    assert [ref["uid"] for ref in shared["metadata"]["ownerReferences"]] == [other["metadata"]["uid"]]
+    assert "deletionTimestamp" not in shared["metadata"]
+
+
+def test_orphan_keeps_the_dependents_without_the_reference(store):
+    owner = store.create(VM, "ns", dict(vm(), metadata={"name": "vm", "finalizers": ["keep"]}))
+    other = store.create(VM, "ns", vm("other"))
+    store.create(PVC, "ns", claim("data", owner))
+    store.create(PVC, "ns", claim("shared", owner, other))
+    store.delete(VM, "ns", "vm", propagation_policy="Orphan")
+    assert "ownerReferences" not in store.get(PVC, "ns", "data")["metadata"]
+    assert [ref["name"] for ref in store.get(PVC, "ns", "shared")["metadata"]["ownerReferences"]] == ["other"]
+    store.mutate(VM, "ns", "vm", lambda o: o["metadata"].pop("finalizers"))
+    assert names(store, PVC) == ["data", "shared"]
+
+
+@pytest.mark.parametrize("policy", [None, "Background", "Foreground"])
+def test_background_and_foreground_collect(store, policy):
+    owner = store.create(VM, "ns", vm())
+    store.create(PVC, "ns", claim("data", owner))
+    store.delete(VM, "ns", "vm", propagation_policy=policy)
+    assert names(store, PVC) == []
+
+
+def test_dry_runs_collect_nothing_and_a_bad_policy_is_invalid(store):
+    owner = store.create(VM, "ns", vm())
+    store.create(PVC, "ns", claim("data", owner))
+    store.delete(VM, "ns", "vm", dry_run=True)
+    store.delete(VM, "ns", "vm", dry_run=True, propagation_policy="Orphan")
+    assert store.get(PVC, "ns", "data")["metadata"]["ownerReferences"][0]["uid"] == owner["metadata"]["uid"]
+    bad = error_of(store.delete, VM, "ns", "vm", propagation_policy="orphan")
+    assert bad.status == 422 and 'Unsupported value: "orphan"' in bad.message
+    assert names(store, VM) == ["vm"]
+
+
+def test_cluster_scoped_owners_collect_in_every_namespace(store):
+    store.create(NS, None, {"metadata": {"name": "ns2"}})
+    volume = store.create(PV, None, {"metadata": {"name": "pv-1"}})
+    store.create(SECRET, "ns", claim("a", dict(volume, apiVersion="v1", kind="PersistentVolume")))
+    store.create(SECRET, "ns2", claim("b", dict(volume, apiVersion="v1", kind="PersistentVolume")))
+    store.delete(PV, None, "pv-1")
+    assert store.list(SECRET)[0] == []
+
+
+def test_a_dependent_in_another_namespace_is_not_collected(store):
+    store.create(NS, None, {"metadata": {"name": "ns2"}})
+    owner = store.create(VM, "ns", vm())
+    store.create(PVC, "ns2", claim("elsewhere", owner))
+    store.delete(VM, "ns", "vm")
+    assert [c["metadata"]["name"] for c in store.list(PVC, "ns2")[0]] == ["elsewhere"]
+
+
+def test_the_http_layer_passes_the_propagation_policy_from_body_or_query(store):
+    import json
+
+    from tests.lab.supervisor.k8s_api import KubernetesApi
+    api = KubernetesApi(store, "t")
+    headers = {"authorization": "Bearer t", "content-type": "application/json"}
+    path = "/apis/vmoperator.vmware.com/v1alpha5/namespaces/ns/virtualmachines/"
+    for name, query, body in (("a", {}, {"propagationPolicy": "Orphan"}), ("b", {"propagationPolicy": ["Orphan"]}, None),
+                              ("c", {}, {"orphanDependents": True}), ("d", {}, None)):
+        owner = store.create(VM, "ns", vm(name))
+        store.create(PVC, "ns", claim("claim-" + name, owner))
+        status, unused_headers, unused_payload = api.handle(
+            "DELETE", path + name, query, headers, json.dumps(body).encode() if body else b"")
+        assert status == 200, name
+    assert names(store, PVC) == ["claim-a", "claim-b", "claim-c"]
+    assert all("ownerReferences" not in pvc["metadata"] for pvc in store.list(PVC, "ns")[0])
+    owner = store.create(VM, "ns", vm("e"))
+    status, unused_headers, payload = api.handle("DELETE", path + "e", {}, headers,
+                                                 b'{"propagationPolicy": "Sideways"}')
+    assert status == 422 and json.loads(payload)["details"]["causes"][0]["field"] == "propagationPolicy"

@@ -1,5 +1,6 @@
 """vmservice_vm: its pure helpers (what it patches, waits for and reports), and run() with a fake Supervisor
-(state=absent, the destructive guards, the power timeout)."""
+(the destructive guards, the power timeout). state=absent against a fake Supervisor with VM Operator's finalizer:
+tests/unit/test_module_vm_absent.py."""
 
 import copy
 
@@ -8,7 +9,6 @@ import yaml
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
-from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import ConflictError
 from ansible_collections.vmservice.restore.plugins.modules import vmservice_vm as module_under_test
 
 G = "vmoperator.vmware.com"
@@ -83,7 +83,8 @@ def params(**overrides):
     values = dict.fromkeys(("kubeconfig", "context", "host", "api_key", "ssl_ca_cert", "keep_vsphere_vm",
                             "power_state"))
     values.update(verify_ssl=True, namespace="shop", name="web-1", state="present", allow_destructive=False,
-                  wait_for=[], unpause=True, wait=True, timeout=5, poll_interval=0.01)
+                  delete_vsphere_vm=False, owned_pvcs="refuse", wait_for=[], unpause=True, wait=True, timeout=5,
+                  poll_interval=0.01)
     values.update(overrides)
     return values
 
@@ -108,16 +109,12 @@ class FakeModule:
 
 
 class FakeClient:
-    """One VirtualMachine. ``linger`` polls after a delete it is still there; ``conflicts`` 409s first;
-    ``powers`` whether VM Operator reports the spec's power state."""
+    """One VirtualMachine; ``powers`` whether VM Operator reports the spec's power state."""
 
-    def __init__(self, vm=None, linger=0, conflicts=0, powers=True):
+    def __init__(self, vm=None, powers=True):
         self.vm = copy.deepcopy(vm)
-        self.linger = linger
-        self.conflicts = conflicts
         self.powers = powers
         self.calls = []
-        self.deleting = False
 
     def __enter__(self):
         return self
@@ -127,22 +124,6 @@ class FakeClient:
 
     def get_vm(self, namespace, name):
         self.calls.append(("get_vm", name))
-        if self.deleting:
-            if self.linger <= 0:
-                self.vm, self.deleting = None, False
-            self.linger -= 1
-        return copy.deepcopy(self.vm)
-
-    def delete_vm(self, namespace, name, dry_run=False, preconditions=None):
-        self.calls.append(("delete_vm", name, dry_run, preconditions))
-        if self.conflicts:
-            self.conflicts -= 1
-            self.vm["metadata"]["resourceVersion"] = str(int(self.vm["metadata"]["resourceVersion"]) + 1)
-            raise ConflictError("Precondition failed: the object has been modified")
-        if self.vm is None:
-            return None
-        if not dry_run:
-            self.deleting = True
         return copy.deepcopy(self.vm)
 
     def patch_vm(self, namespace, name, patch, dry_run=False):
@@ -172,14 +153,15 @@ def run(module, client, monkeypatch):
 def test_argument_spec_and_documentation_agree():
     documented = yaml.safe_load(module_under_test.DOCUMENTATION)["options"]
     spec = module_under_test.argument_spec()
-    own = {"namespace", "name", "state", "allow_destructive", "keep_vsphere_vm", "wait_for", "unpause",
-           "power_state", "wait", "timeout", "poll_interval"}
+    own = {"namespace", "name", "state", "allow_destructive", "delete_vsphere_vm", "owned_pvcs", "keep_vsphere_vm",
+           "wait_for", "unpause", "power_state", "wait", "timeout", "poll_interval"}
     assert set(documented) == own
     for name in own:
         assert documented[name].get("default") == spec[name].get("default"), name
         assert documented[name].get("choices") == spec[name].get("choices"), name
         assert documented[name]["type"] == spec[name]["type"], name
     assert spec["state"]["default"] == "present" and spec["allow_destructive"]["default"] is False
+    assert spec["delete_vsphere_vm"]["default"] is False and spec["owned_pvcs"]["default"] == "refuse"
 
 
 def test_absent_without_allow_destructive_fails_before_any_call(monkeypatch):
@@ -192,82 +174,6 @@ def test_absent_without_allow_destructive_fails_before_any_call(monkeypatch):
             run_module(module, module_under_test.run)
         assert module.failure["error_code"] == "DESTRUCTIVE_NOT_ALLOWED"
         assert "allow_destructive" in module.failure["remediation"]
-
-
-def test_absent_deletes_exactly_what_was_checked_and_waits_until_gone(monkeypatch):
-    client = FakeClient(restored(), linger=3)
-    result = run(FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-2002"), client, monkeypatch)
-    assert result["changed"] is True
-    deletes = [call for call in client.calls if call[0] == "delete_vm"]
-    assert deletes == [("delete_vm", "web-1", False, {"uid": "u-1", "resourceVersion": "10"})]
-    assert len([call for call in client.calls if call[0] == "get_vm"]) == 1 + 4  # check, then polls until gone
-    deleted = result["deleted"]
-    assert "status" not in deleted and "managedFields" not in deleted["metadata"]
-    assert not set(("uid", "resourceVersion", "generation", "creationTimestamp")) & set(deleted["metadata"])
-    assert deleted["spec"]["className"] == "small" and deleted["metadata"]["annotations"] == {G + "/restored-vm": ""}
-    assert result["vsphere_vm"] == "vm-1001"
-    assert result["diff"] == {"before": deleted, "after": {}}
-    assert result["waits"][0]["satisfied"] and result["waits"][0]["expected"] == "absent"
-
-
-def test_absent_again_changes_nothing(monkeypatch):
-    client = FakeClient(None)
-    result = run(FakeModule(state="absent", allow_destructive=True), client, monkeypatch)
-    assert result["changed"] is False and result["deleted"] is None
-    assert [call[0] for call in client.calls] == ["get_vm"]
-
-
-def test_absent_in_check_mode_is_a_dry_run_delete_and_waits_for_nothing(monkeypatch):
-    client = FakeClient(restored())
-    result = run(FakeModule(check_mode=True, state="absent", allow_destructive=True), client, monkeypatch)
-    assert result["changed"] is True and result["deleted"]["metadata"]["name"] == "web-1"
-    assert [call[:3] for call in client.calls] == [("get_vm", "web-1"), ("delete_vm", "web-1", True)]
-    assert client.vm is not None
-
-
-def test_keep_vsphere_vm_refuses_to_delete_the_restored_vm(monkeypatch):
-    client = FakeClient(restored(unique_id="vm-1001"))
-    module = FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-1001")
-    monkeypatch.setattr(module_under_test, "SupervisorClient", lambda kube_params: client)
-    with pytest.raises(SystemExit):
-        run_module(module, module_under_test.run)
-    assert module.failure["error_code"] == "DESTRUCTIVE_WOULD_DELETE_RESTORED_VM"
-    assert "vm-1001" in module.failure["msg"] and module.failure["remediation"]
-    assert not [call for call in client.calls if call[0] == "delete_vm"]
-
-
-def test_keep_vsphere_vm_without_a_unique_id_warns_and_deletes(monkeypatch):
-    client = FakeClient(restored(unique_id=None))
-    module = FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-1001")
-    result = run(module, client, monkeypatch)
-    assert result["changed"] and result["vsphere_vm"] is None
-    assert "status.uniqueID" in module.warnings[0]
-
-
-def test_a_change_between_the_check_and_the_delete_is_checked_again(monkeypatch):
-    client = FakeClient(restored(), conflicts=2)
-    result = run(FakeModule(state="absent", allow_destructive=True, keep_vsphere_vm="vm-2002"), client, monkeypatch)
-    assert result["changed"]
-    versions = [call[3]["resourceVersion"] for call in client.calls if call[0] == "delete_vm"]
-    assert versions == ["10", "11", "12"]
-
-
-def test_conflicts_that_persist_fail_coded(monkeypatch):
-    client = FakeClient(restored(), conflicts=99)
-    with pytest.raises(ConflictError):
-        run(FakeModule(state="absent", allow_destructive=True), client, monkeypatch)
-    assert len([call for call in client.calls if call[0] == "delete_vm"]) == module_under_test.DELETE_ATTEMPTS
-
-
-def test_a_delete_that_does_not_finish_is_a_coded_timeout_that_says_it_changed(monkeypatch):
-    client = FakeClient(restored(), linger=10 ** 6)
-    module = FakeModule(state="absent", allow_destructive=True, timeout=0)
-    monkeypatch.setattr(module_under_test, "SupervisorClient", lambda kube_params: client)
-    with pytest.raises(SystemExit):
-        run_module(module, module_under_test.run)
-    assert module.failure["error_code"] == "WAIT_TIMEOUT" and module.failure["changed"] is True
-    assert "finalizer" in module.failure["remediation"]
-    assert module.failure["details"]["expected"] == "absent"
 
 
 def test_power_state_does_not_apply_to_absent(monkeypatch):

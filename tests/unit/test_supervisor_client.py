@@ -405,6 +405,33 @@ def test_delete_is_retried_on_503_and_a_404_after_it_is_gone(client, fake, sleep
     assert len(sleeps) == 1
 
 
+def test_delete_vm_sends_the_propagation_policy_only_when_asked(client, fake):
+    client.delete_vm("ns-prod", "web-1", dry_run=True, propagation_policy="Orphan")
+    assert fake.calls[-1][2] == {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Orphan"}
+    client.delete_vm("ns-prod", "web-1", dry_run=True)
+    assert "propagationPolicy" not in fake.calls[-1][2]
+
+
+def test_pvcs_owned_by_match_the_owner_uid_only(client, fake):
+    def claim(name, *uids):
+        return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": name, "namespace": "ns-prod",
+                             "ownerReferences": [{"kind": "VirtualMachine", "name": "web-1", "uid": uid} for uid in uids]}}
+    for obj in (claim("zeta", "u-1"), claim("alpha", "u-2", "u-1"), claim("other", "u-2")):
+        fake.objects[FakeResource("v1", "PersistentVolumeClaim").path(obj["metadata"]["name"], "ns-prod")] = obj
+    assert [p["metadata"]["name"] for p in client.pvcs_owned_by("ns-prod", "u-1")] == ["alpha", "zeta"]
+    assert client.pvcs_owned_by("ns-prod", None) == []
+
+
+def test_pinned_metadata_patch_carries_the_resource_version(client, fake):
+    answer = client.patch_vm_pinned("ns-prod", "web-1", {"finalizers": []}, "7", dry_run=True)
+    method, unused_path, body, params = fake.calls[-1]
+    assert body == {"metadata": {"finalizers": [], "resourceVersion": "7"}} and params["dry_run"] == "All"
+    assert answer["metadata"]["finalizers"] == []
+    with pytest.raises(VmServiceRestoreError):
+        client.patch_vm_pinned("ns-prod", "web-1", {"finalizers": []}, None)
+
+
 def test_snapshot_api_not_served(client, fake):
     serve(fake, "vmoperator.vmware.com", {"v1alpha5": ["VirtualMachine"]})
     assert client.snapshot_api_version is None

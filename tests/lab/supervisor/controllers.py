@@ -15,6 +15,18 @@ INTERVAL seconds when something changed (store.subscribe) or a timer is due:
   vSphere VM is looked up again when the CR's generation changes (a restore over an
   existing CR points it at the registered VM). Conditions: VirtualMachineCreated, and
   status.volumes for PVC volumes.
+- VirtualMachine finalizer and deletion (vm-operator virtualmachine_controller.go,
+  ReconcileNormal / ReconcileDelete): every VM that is not paused gets the finalizer
+  vmoperator.vmware.com/virtualmachine when it lacks it (the deprecated
+  virtualmachine.vmoperator.vmware.com is replaced). A VM with deletionTimestamp is left
+  alone while it carries a pause annotation or a delete.check.vmoperator.vmware.com/*
+  annotation (it then stays until someone removes the finalizer). Otherwise, when it carries
+  either finalizer, its vSphere VM (status.uniqueID, else spec.instanceUUID, else
+  metadata.uid as instance UUID: upstream getvm) is powered off and destroyed (Destroy_Task),
+  Event DeleteSuccess (or Warning DeleteFailure, retried), and both finalizers are removed.
+  With vmoperator.vmware.com.protected/skip-delete-platform-resource the vSphere VM is kept
+  but its guestinfo.*, vmservice.* and imageregistry.* ExtraConfig keys are removed: the VM
+  Service backup data is gone with them.
 - CnsRegisterVolume -> PVC: after pvc_bind_delay_seconds the volume is registered
   (status.registered true), a PersistentVolume pv-<claim> (CSI volumeHandle) is created and
   the claim (created when missing, as the CSI syncer does) is Bound to it. Claims that no
@@ -65,6 +77,11 @@ PV = ("", "persistentvolumes")
 EVENT = ("", "events")
 
 PAUSE_ANNOTATIONS = ("vmoperator.vmware.com/paused", "vmoperator.vmware.com/pause-reconcile")
+VM_FINALIZER = "vmoperator.vmware.com/virtualmachine"
+DEPRECATED_VM_FINALIZER = "virtualmachine.vmoperator.vmware.com"
+VM_FINALIZERS = (VM_FINALIZER, DEPRECATED_VM_FINALIZER)
+DELETE_CHECK_PREFIX = "delete.check.vmoperator.vmware.com/"
+SKIP_DELETE_PLATFORM = "vmoperator.vmware.com.protected/skip-delete-platform-resource"
 POWERON_CHECK_PREFIX = "poweron.check.vmoperator.vmware.com/"
 POWER_STATES = ("PoweredOn", "PoweredOff", "Suspended")
 VSPHERE_POWER = {"poweredOn": "PoweredOn", "poweredOff": "PoweredOff", "suspended": "Suspended"}
@@ -123,6 +140,24 @@ def labels(obj):
 def is_paused(vm):
     """True when VM Operator must leave the VM alone (v1alpha3+ or v1alpha2 annotation)."""
     return any(key in annotations(vm) for key in PAUSE_ANNOTATIONS)
+
+
+def delete_held_by(vm):
+    """The annotations that make VM Operator skip a VM's deletion (pause, delete checks), sorted."""
+    return sorted(key for key in annotations(vm) if key in PAUSE_ANNOTATIONS or key.startswith(DELETE_CHECK_PREFIX))
+
+
+def finalizers(obj):
+    return list((obj.get("metadata") or {}).get("finalizers") or ())
+
+
+def with_vm_finalizer(vm):
+    """The VM's finalizers as ReconcileNormal leaves them, or None when it changes nothing:
+    the current one added, the deprecated one dropped."""
+    current = finalizers(vm)
+    if VM_FINALIZER in current:
+        return None
+    return [f for f in current if f != DEPRECATED_VM_FINALIZER] + [VM_FINALIZER]
 
 
 def power_on_checks(vm):
@@ -262,7 +297,9 @@ class Controllers:
     store:   the Store (lab-design.md contract); registry: object with lookup(group, plural)
     knobs:   Knobs; wcp: optional object with scan_for_auto_registration()
     vsphere: optional mirror with lookup(bios_uuid, instance_uuid) -> (moid, "poweredOn"|...)
-             or None, and set_power(moid, "PoweredOn"|"PoweredOff"|"Suspended")
+             or None, set_power(moid, "PoweredOn"|"PoweredOff"|"Suspended"),
+             find_backing(unique_id, instance_uuid, uid) -> moid or None, destroy(moid)
+             (power off, then Destroy_Task) and cleanup(moid) (drop VM Operator's ExtraConfig)
     clock:   time.time-like (tests pass a fake and call run_once())
     """
 
@@ -294,6 +331,7 @@ class Controllers:
             self._group_runs = {}       # (ns, name) -> run dict
             self._events_sent = set()   # (uid, reason, message)
             self._vsphere_cache = {}    # vm uid -> (found tuple or None, looked up at, generation)
+            self._delete_retry = {}     # vm uid -> when a failed vSphere delete is tried again
             self._snapshot_due = {}     # snapshot uid -> when its VM was first seen
             self._snapshot_seq = 0      # the n of the last snapshot-<n> handed out
             self._snapshot_seen = False  # a snapshot existed at the last pass
@@ -552,9 +590,17 @@ class Controllers:
         for vm in vms:
             key = _key(vm)
             seen.add(key)
+            if vm["metadata"].get("deletionTimestamp"):
+                self._power_pending.pop(key, None)
+                self._reconcile_delete(vm, now)
+                continue
             if is_paused(vm):
                 self._power_pending.pop(key, None)
                 continue
+            wanted = with_vm_finalizer(vm)
+            if wanted is not None:  # upstream adds it first, then reconciles; the lab does both in one pass
+                if self._mutate(VM, vm, lambda o, f=wanted: o["metadata"].__setitem__("finalizers", f)) is None:
+                    continue
             spec = vm.get("spec") or {}
             status = vm.get("status") or {}
             backing = None
@@ -605,6 +651,39 @@ class Controllers:
                 self._mutate(VM, vm, lambda o, n=new: o.setdefault("status", {}).update(n))
         for key in set(self._power_pending) - seen:
             del self._power_pending[key]
+
+    def _reconcile_delete(self, vm, now):
+        """ReconcileDelete: skipped while paused or delete-checked; else the vSphere VM goes
+        (or, with skip-delete-platform-resource, loses VM Operator's ExtraConfig), then the
+        finalizers."""
+        if delete_held_by(vm) or not any(f in VM_FINALIZERS for f in finalizers(vm)):
+            return
+        uid = vm["metadata"].get("uid")
+        retry = self._delete_retry.get(uid)
+        if retry is not None and now < retry:
+            self._due(retry)
+            return
+        keep = SKIP_DELETE_PLATFORM in annotations(vm)
+        if self.vsphere is not None:
+            try:
+                moid = self.vsphere.find_backing((vm.get("status") or {}).get("uniqueID"),
+                                                 (vm.get("spec") or {}).get("instanceUUID"), uid)
+                if moid and keep:
+                    self.vsphere.cleanup(moid)
+                elif moid:
+                    self.vsphere.destroy(moid)
+            except Exception as exc:  # vCenter refused: upstream retries the reconcile
+                LOG.exception("deleting the vSphere VM of %s/%s failed", *_key(vm))
+                self._delete_retry[uid] = now + VSPHERE_RETRY
+                self._due(now + VSPHERE_RETRY)
+                self.event(vm, "DeleteFailure", str(exc) or type(exc).__name__, now=now)
+                return
+        self._delete_retry.pop(uid, None)
+        self._vsphere_cache.pop(uid, None)
+        if not keep:
+            self.event(vm, "DeleteSuccess", "Delete success", "Normal", now)
+        self._mutate(VM, vm, lambda o: o["metadata"].__setitem__(
+            "finalizers", [f for f in finalizers(o) if f not in VM_FINALIZERS]))
 
     def _volume_status(self, vm, claims, status):
         namespace = vm["metadata"]["namespace"]

@@ -29,7 +29,9 @@ kubectl-style clients cannot tell):
   415 like a real server) and server-side apply (fieldManager required, force, create if
   missing, managedFields, 409 conflicts; see patch.py for the simplified field model);
 - dryRun=All on every write; fieldManager (default: the User-Agent's product name);
-  DELETE honours preconditions; propagationPolicy is accepted (no garbage collector);
+  DELETE honours preconditions and propagationPolicy (body or query; the deprecated
+  orphanDependents too): the store's garbage collector deletes dependents by owner reference,
+  or orphans them (store.py);
 - custom resources: PUT needs metadata.resourceVersion (422 otherwise); DELETE answers the
   object; built-in kinds answer a Success Status once the object is gone;
 - the status subresource, resourceVersion conflicts, generation, uid, timestamps, finalizers
@@ -193,7 +195,8 @@ class KubernetesApi:
         if request.method == "DELETE" and not sub:
             options = request.delete_options()
             deleted = self.store.delete(rt, namespace, name, dry_run=request.dry_run,
-                                        preconditions=options.get("preconditions"))
+                                        preconditions=options.get("preconditions"),
+                                        propagation_policy=request.propagation_policy())
             return 200, deletion_response(route, deleted)
         raise method_not_allowed()
 
@@ -259,11 +262,13 @@ class KubernetesApi:
         items, rv = self.store.list(route.rt, route.namespace, request.arg("labelSelector"),
                                     request.arg("fieldSelector"))
         deleted = []
+        policy = request.propagation_policy()
         for item in items:
             metadata = item["metadata"]
             try:
                 deleted.append(self.store.delete(route.rt, metadata.get("namespace"),
-                                                 metadata["name"], dry_run=request.dry_run))
+                                                 metadata["name"], dry_run=request.dry_run,
+                                                 propagation_policy=policy))
             except ApiError as error:
                 if error.status != 404:  # deleted meanwhile: nothing left to do
                     raise
@@ -406,6 +411,18 @@ class _Request:
         except ValueError as error:
             raise bad_request("couldn't decode DeleteOptions: %s" % error) from None
         return options if isinstance(options, dict) else {}
+
+    def propagation_policy(self):
+        """DeleteOptions.propagationPolicy (body, else query), else orphanDependents; None: default."""
+        options = self.delete_options()
+        policy = options.get("propagationPolicy") or self.arg("propagationPolicy")
+        if policy is None:
+            orphan = options.get("orphanDependents")
+            if orphan is None and self.arg("orphanDependents") is not None:
+                orphan = self.flag("orphanDependents")
+            if orphan is not None:
+                policy = "Orphan" if orphan else "Background"
+        return policy
 
     def field_manager(self):
         """fieldManager, else what a real server derives: the User-Agent's product name."""

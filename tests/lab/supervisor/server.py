@@ -51,6 +51,7 @@ PROXY_TIMEOUT = 600
 HOP_BY_HOP = frozenset(("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"))
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public")
+CLEANED_EXTRA_CONFIG = ("guestinfo.", "vmservice.", "imageregistry.")
 
 # SOAP methods that only read (or manage the caller's own session/views/filters).
 SOAP_READ_ONLY = frozenset((
@@ -243,7 +244,8 @@ class SdkProxy:
 # --- vSphere mirror for the controllers --------------------------------------------------------
 
 class VsphereMirror:
-    """Looks up and powers vcsim VMs for the controllers (a pyvmomi session of its own, lazily).
+    """Looks up, powers and deletes vcsim VMs for the controllers (a pyvmomi session of its own,
+    lazily; its calls go straight to vcsim and stay out of the request log).
 
     connect: zero-argument callable returning a logged-in ServiceInstance.
     """
@@ -298,6 +300,55 @@ class VsphereMirror:
                 WaitForTask(vm.PowerOffVM_Task())
             elif state == "Suspended" and current == "poweredOn":
                 WaitForTask(vm.SuspendVM_Task())
+        self._call(act)
+
+    def find_backing(self, unique_id, instance_uuid, uid):
+        """The moid of the vSphere VM a VirtualMachine means, as VM Operator's getvm finds it:
+        status.uniqueID when that VM exists, else spec.instanceUUID, else metadata.uid as an
+        instance UUID (never the BIOS UUID). None when there is none."""
+        from pyVmomi import vim, vmodl
+
+        def find(content):
+            if unique_id:
+                vm = vim.VirtualMachine(unique_id, content.propertyCollector._stub)
+                try:
+                    if vm.name is not None:  # reading fails once the VM is gone
+                        return unique_id
+                except vmodl.fault.ManagedObjectNotFound:
+                    pass
+            for candidate in (instance_uuid, uid if uid != instance_uuid else None):
+                if candidate:
+                    vm = content.searchIndex.FindByUuid(uuid=candidate, vmSearch=True, instanceUuid=True)
+                    if vm is not None:
+                        return vm._moId
+            return None
+        return self._call(find)
+
+    def destroy(self, moid):
+        """What VM Operator's DeleteVirtualMachine does: power off (hard), then Destroy_Task."""
+        from pyVim.task import WaitForTask
+        from pyVmomi import vim
+
+        def act(content):
+            vm = vim.VirtualMachine(moid, content.propertyCollector._stub)
+            if str(vm.runtime.powerState) != "poweredOff":
+                WaitForTask(vm.PowerOffVM_Task())
+            WaitForTask(vm.Destroy_Task())
+        self._call(act)
+
+    def cleanup(self, moid):
+        """skip-delete-platform-resource: keep the VM, remove VM Operator's ExtraConfig keys
+        (prefixes guestinfo., vmservice., imageregistry.: upstream CleanupVMServiceState)."""
+        from pyVim.task import WaitForTask
+        from pyVmomi import vim
+
+        def act(content):
+            vm = vim.VirtualMachine(moid, content.propertyCollector._stub)
+            doomed = [option.key for option in vm.config.extraConfig or ()
+                      if option.key.lower().startswith(CLEANED_EXTRA_CONFIG)]
+            if doomed:
+                spec = vim.vm.ConfigSpec(extraConfig=[vim.option.OptionValue(key=key, value="") for key in doomed])
+                WaitForTask(vm.ReconfigVM_Task(spec=spec))
         self._call(act)
 
 

@@ -7,7 +7,7 @@ The contract (docs/dev/lab-design.md) other lab modules code against:
     obj = store.get(rt, "ns", "name")
     items, list_rv = store.list(rt, namespace=None, label_selector=None, field_selector=None)
     obj = store.update(rt, "ns", "name", body, dry_run=False, subresource=None, field_manager=None)
-    obj = store.delete(rt, "ns", "name", dry_run=False, preconditions=None)
+    obj = store.delete(rt, "ns", "name", dry_run=False, preconditions=None, propagation_policy=None)
     obj = store.mutate(rt, "ns", "name", fn)   # server-internal read-modify-write; fn(obj) edits in place
     store.subscribe(callback)                  # callback(event_type, rt, obj) after commit, outside the lock
     store.reset()
@@ -32,11 +32,21 @@ What the API server does and this store does too:
   resourceVersion and notifies nobody;
 - managedFields: writes with a field_manager are tracked as operation Update (see patch.py);
 - delete of an object with finalizers only sets deletionTimestamp; it goes away when an
-  update removes the last finalizer. Deleting a namespace removes its objects at once;
+  update removes the last finalizer; an update may not add a finalizer to an object that is
+  being deleted (422). Deleting a namespace removes its objects at once;
+- owner-reference garbage collection (what kube-controller-manager's garbage collector does,
+  here at once and under the store's lock): when an object is finally removed, its dependents
+  (objects of the same namespace, any namespace for a cluster-scoped owner, whose
+  metadata.ownerReferences hold its uid) are deleted too, recursively, unless another owner
+  they name still exists (then only the dangling reference is dropped); a dependent with
+  finalizers gets deletionTimestamp and goes when they are gone. propagationPolicy Orphan
+  drops the reference from the dependents instead, when the delete is accepted; Foreground is
+  treated as Background (the owner does not wait for its dependents). Dry runs collect
+  nothing. Deleting a namespace takes everything in it anyway;
 - Namespace gets status.phase Active, spec.finalizers [kubernetes] and the
   kubernetes.io/metadata.name label; PVC and PV start Pending; Secret stringData is folded
   into base64 data.
-Not done: owner-reference garbage collection, admission webhooks, quotas.
+Not done: foreground deletion (blockOwnerDeletion), admission webhooks, quotas.
 """
 
 import base64
@@ -63,6 +73,7 @@ DNS1123_SUBDOMAIN = re.compile(r"%s(\.%s)*\Z" % (DNS1123_LABEL, DNS1123_LABEL))
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\Z")
 LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
 HISTORY = 1000  # watch events kept; older resourceVersions answer 410 Expired
+PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
 
 
 class ApiError(Exception):
@@ -129,6 +140,16 @@ def invalid(rt, name, causes):
                     details)
 
 
+def unsupported_propagation(policy):
+    """422 for a DeleteOptions.propagationPolicy the server does not know."""
+    message = ('propagationPolicy: Unsupported value: "%s": supported values: "Foreground", '
+               '"Background", "Orphan"' % policy)
+    return ApiError(422, "Invalid", "DeleteOptions.meta.k8s.io \"\" is invalid: " + message,
+                    {"group": "meta.k8s.io", "kind": "DeleteOptions", "causes": [
+                        {"reason": "FieldValueNotSupported", "message": message,
+                         "field": "propagationPolicy"}]})
+
+
 def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -141,6 +162,7 @@ class Store:
         self._rv = 0
         self._history = collections.deque(maxlen=HISTORY)  # (rv, event_type, rt, object)
         self._subscribers = []
+        self._side_events = []  # (event, rt, obj) the garbage collector caused, told after the lock
 
     # --- reading ---------------------------------------------------------------------
 
@@ -197,7 +219,8 @@ class Store:
                     current, new, field_manager, api_version=requested_version,
                     now=now_rfc3339(), subresource=subresource, status_separate=rt.has_status)
             event = self._commit_update(rt, current, new, dry_run)
-        return self._notified(event, rt, new, dry_run)
+            side = self._take_side_events()
+        return self._notified(event, rt, new, dry_run, side)
 
     def apply(self, rt, namespace, name, fn, dry_run=False, subresource=None):
         """Server-side apply: fn(current copy or None) -> the new object, managedFields included."""
@@ -216,7 +239,8 @@ class Store:
                 new = self._prepare_update(rt, current, body, subresource)
                 new["metadata"]["managedFields"] = managed_fields
                 event = self._commit_update(rt, current, new, dry_run)
-        return self._notified(event, rt, new, dry_run), current is None
+            side = self._take_side_events()
+        return self._notified(event, rt, new, dry_run, side), current is None
 
     def mutate(self, rt, namespace, name, fn):
         """Server-internal read-modify-write (controllers, WCP): fn(obj) edits any field in place."""
@@ -227,13 +251,22 @@ class Store:
             self._fix_identity(new, current)
             self._bump_generation(rt, current, new)
             event = self._commit_update(rt, current, new, False)
-        return self._notified(event, rt, new, False)
+            side = self._take_side_events()
+        return self._notified(event, rt, new, False, side)
 
-    def delete(self, rt, namespace, name, dry_run=False, preconditions=None):
-        """The deleted object; with finalizers, the object marked with deletionTimestamp."""
+    def delete(self, rt, namespace, name, dry_run=False, preconditions=None, propagation_policy=None):
+        """The deleted object; with finalizers, the object marked with deletionTimestamp.
+
+        propagation_policy: None or Background (the default of custom resources and most core
+        kinds) and Foreground collect the dependents once the object is gone; Orphan drops
+        their reference to it now."""
+        if propagation_policy not in (None,) + PROPAGATION_POLICIES:
+            raise unsupported_propagation(propagation_policy)
         with self._lock:
             current = self._existing(rt, namespace, name)
             self._check_preconditions(rt, current, preconditions or {})
+            if propagation_policy == "Orphan" and not dry_run:
+                self._orphan(rt, current)
             if current["metadata"].get("finalizers"):
                 new = copy.deepcopy(current)
                 new["metadata"].setdefault("deletionTimestamp", now_rfc3339())
@@ -242,8 +275,10 @@ class Store:
             else:
                 events = [("DELETED", event_rt, obj)
                           for event_rt, obj in self._remove(rt, current, dry_run)]
+            side = self._take_side_events()
         for event, event_rt, obj in events:
             self._notified(event, event_rt, obj, dry_run)
+        self._tell(side)
         return copy.deepcopy(events[-1][2])
 
     def subscribe(self, callback):
@@ -347,6 +382,7 @@ class Store:
             new = copy.deepcopy(current)
             _set_or_drop(new, "status", body.get("status"))
         else:
+            _check_no_new_finalizers(rt, current, metadata)
             new = body
             if rt.has_status:
                 _set_or_drop(new, "status", current.get("status"))
@@ -401,8 +437,9 @@ class Store:
             copy.deepcopy(obj)
         self._record(event, rt, obj)
 
-    def _remove(self, rt, obj, dry_run):
-        """Remove obj (a namespace with its contents); [(rt, removed object)], obj's last."""
+    def _remove(self, rt, obj, dry_run, collect=True):
+        """Remove obj (a namespace with its contents); [(rt, removed object)], obj's last.
+        collect: then delete its dependents (the garbage collector)."""
         removed = []
         if rt is NAMESPACES:
             namespace = obj["metadata"]["name"]
@@ -416,7 +453,76 @@ class Store:
                 meta = event_obj["metadata"]
                 del self._objects[event_rt.key][(meta.get("namespace", ""), meta["name"])]
                 self._record("DELETED", event_rt, event_obj, str(self._rv))
+            if collect and rt is not NAMESPACES:  # a namespace took its objects with it
+                self._collect(rt, obj)
         return removed
+
+    # --- owner references (the garbage collector) ---
+
+    def _dependents(self, rt, owner):
+        """[(rt, stored object)] whose ownerReferences hold owner's uid: same namespace, or
+        anywhere for a cluster-scoped owner."""
+        uid = owner["metadata"].get("uid")
+        namespace = owner["metadata"].get("namespace", "") if rt.namespaced else None
+        found = []
+        for key, objects in self._objects.items():
+            for (ns, unused_name), obj in sorted(objects.items()):
+                if namespace is not None and ns != namespace:
+                    continue
+                if any(ref.get("uid") == uid for ref in _owner_references(obj)):
+                    found.append((REGISTRY.lookup(*key), obj))
+        return found
+
+    def _uid_exists(self, uid, namespace):
+        """An object with this uid exists in namespace or at cluster scope."""
+        return any(obj["metadata"].get("uid") == uid for objects in self._objects.values()
+                   for (ns, unused_name), obj in objects.items() if ns in (namespace, ""))
+
+    def _orphan(self, rt, owner):
+        """propagationPolicy Orphan: the dependents lose their reference to owner and stay."""
+        uid = owner["metadata"].get("uid")
+        for dependent_rt, dependent in self._dependents(rt, owner):
+            new = copy.deepcopy(dependent)
+            _set_or_drop(new["metadata"], "ownerReferences",
+                         [ref for ref in _owner_references(dependent) if ref.get("uid") != uid] or None)
+            self._side(self._commit_update(dependent_rt, dependent, new, False), dependent_rt, new)
+
+    def _collect(self, rt, owner):
+        """owner is gone: delete its dependents (background propagation), recursively; a
+        dependent that names another owner still there only loses the dangling reference."""
+        uid = owner["metadata"].get("uid")
+        for dependent_rt, listed in self._dependents(rt, owner):
+            dependent = self._objects[dependent_rt.key].get(
+                (listed["metadata"].get("namespace", ""), listed["metadata"]["name"]))
+            if dependent is None or dependent["metadata"].get("uid") != listed["metadata"].get("uid"):
+                continue  # collected meanwhile, through another of its owners
+            meta = dependent["metadata"]
+            others = [ref for ref in _owner_references(dependent) if ref.get("uid") != uid]
+            new = copy.deepcopy(dependent)
+            if any(self._uid_exists(ref.get("uid"), meta.get("namespace", "")) for ref in others):
+                new["metadata"]["ownerReferences"] = others
+                self._side(self._commit_update(dependent_rt, dependent, new, False), dependent_rt, new)
+            elif meta.get("finalizers"):
+                if not meta.get("deletionTimestamp"):
+                    new["metadata"].update(deletionTimestamp=now_rfc3339(), deletionGracePeriodSeconds=0)
+                    self._side(self._commit_update(dependent_rt, dependent, new, False), dependent_rt, new)
+            else:
+                for event_rt, event_obj in self._remove(dependent_rt, dependent, False, collect=False):
+                    self._side("DELETED", event_rt, event_obj)
+                self._collect(dependent_rt, dependent)
+
+    def _side(self, event, rt, obj):
+        if event:
+            self._side_events.append((event, rt, copy.deepcopy(obj)))
+
+    def _take_side_events(self):
+        events, self._side_events = self._side_events, []
+        return events
+
+    def _tell(self, events):
+        for event, rt, obj in events:
+            for callback in list(self._subscribers):
+                callback(event, rt, copy.deepcopy(obj))
 
     def _record(self, event, rt, obj, rv=None):
         snapshot = copy.deepcopy(obj)
@@ -425,11 +531,13 @@ class Store:
         self._history.append((self._rv, event, rt, snapshot))
         self._changed.notify_all()
 
-    def _notified(self, event, rt, obj, dry_run):
-        """Tell subscribers (outside the lock) and return the caller's copy."""
+    def _notified(self, event, rt, obj, dry_run, side=()):
+        """Tell subscribers (outside the lock), then what the garbage collector did; return the
+        caller's copy."""
         if event and not dry_run:
             for callback in list(self._subscribers):
                 callback(event, rt, copy.deepcopy(obj))
+        self._tell(side)
         return copy.deepcopy(obj)
 
 
@@ -438,6 +546,28 @@ def _key(rt, namespace, name):
 
 
 # --- validation and defaults --------------------------------------------------------------
+
+def _owner_references(obj):
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return [ref for ref in refs if isinstance(ref, dict)] if isinstance(refs, list) else []
+
+
+def _check_no_new_finalizers(rt, current, metadata):
+    """The API server refuses to add a finalizer to an object that is being deleted."""
+    if not current["metadata"].get("deletionTimestamp"):
+        return
+    old = set(current["metadata"].get("finalizers") or ())
+    added = [f for f in metadata.get("finalizers") or () if f not in old]
+    if added:
+        raise invalid(rt, current["metadata"]["name"], [(
+            "metadata.finalizers", "FieldValueForbidden",
+            "Forbidden: no new finalizers can be added if the object is being deleted, found new "
+            "finalizers %s" % _go_strings(added))])
+
+
+def _go_strings(values):
+    return "[]string{%s}" % ", ".join('"%s"' % value for value in values)
+
 
 def _check_string_map(metadata, key):
     """Labels and annotations decode into map[string]string on a real server."""
