@@ -60,7 +60,8 @@ def _problem(value: Any, limit: int, allowed: frozenset, pattern: "re.Pattern[st
         return "is a %s, not a string" % type(value).__name__
     if not value:
         return "is empty"
-    bad = next((char for char in value if char not in allowed), None)
+    # The first limit + 1 characters tell: a longer value is refused for its length anyway.
+    bad = next((char for char in value[:limit + 1] if char not in allowed), None)
     if bad is not None:
         return "contains %s%s" % (repr(bad), " (uppercase)" if bad.isupper() else "")
     if len(value) > limit:

@@ -317,6 +317,7 @@ OPTIONS = (
     ("registration", "manual", _choice("manual", "automatic")),
     ("snapshot", False, parse_bool),
     ("allow_destructive", False, parse_bool),
+    ("owned_pvcs", "refuse", _choice("refuse", "orphan", "delete")),
 )  # type: Tuple[Tuple[str, Any, Optional[Parser]], ...]
 SPEC_KEYS = tuple(name for name, _default, _parse in OPTIONS)
 

@@ -721,7 +721,7 @@ def test_8_0u3_replace_keeps_the_vendor_restored_vm_behind_the_cr_and_refuses_ow
         lab, place, ansible_playbook, tmp_path):
     """The vendor put web-2 back as the very vSphere VM the stale VirtualMachine still points at: a plain
     delete would have VM Operator delete the restore. The role removes the VirtualMachine keeping that VM, and
-    a claim the VirtualMachine owns fails the role (coded) until restore_new_owned_pvcs says what to do."""
+    a claim the VirtualMachine owns fails the role (coded) until the spec's owned_pvcs says what to do."""
     place.seed("restore_new")
     place.set_knobs(supervisor_version="8.0U3")
     namespace = place.namespace
@@ -745,6 +745,7 @@ def test_8_0u3_replace_keeps_the_vendor_restored_vm_behind_the_cr_and_refuses_ow
                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
     assert not cli.put_objects(lab.env, [scratch])["errors"]
     destructive = restore_spec(namespace, tmp_path, allow_destructive=True)
+    orphaning = restore_spec(namespace, tmp_path, allow_destructive=True, owned_pvcs="orphan")
 
     seq = lab.last_seq()
     refused = run(ansible_playbook, destructive)
@@ -754,13 +755,13 @@ def test_8_0u3_replace_keeps_the_vendor_restored_vm_behind_the_cr_and_refuses_ow
     assert vms["web-2"]["metadata"]["labels"] == {"state": "before-the-restore"} and "web-2-scratch" in pvcs
 
     seq = lab.last_seq()
-    check = run(ansible_playbook, destructive, check=True, restore_new_owned_pvcs="orphan")
+    check = run(ansible_playbook, orphaning, check=True)
     assert_ok(check)
     assert lab.mutations_since(seq) == []
     assert supervisor(lab, namespace)[0]["web-2"]["metadata"]["uid"] == owner["metadata"]["uid"]
 
     seq = lab.last_seq()
-    applied = run(ansible_playbook, destructive, restore_new_owned_pvcs="orphan")
+    applied = run(ansible_playbook, orphaning)
     assert_ok(applied)
     assert len(registervm_posts(lab, seq)) == 3
     on_web2 = [r["method"] for r in lab.mutations_since(seq) if r["path"].endswith("/virtualmachines/web-2")]
@@ -775,7 +776,7 @@ def test_8_0u3_replace_keeps_the_vendor_restored_vm_behind_the_cr_and_refuses_ow
         assert str(vim.VirtualMachine(moid, si._stub).runtime.powerState) == "poweredOn"
 
     seq = lab.last_seq()
-    again = run(ansible_playbook, destructive, restore_new_owned_pvcs="orphan")
+    again = run(ansible_playbook, orphaning)
     assert_ok(again)
     assert again.recap["changed"] == 0, again.stdout[-12000:]
     assert lab.mutations_since(seq) == []
