@@ -293,12 +293,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vmservice.restore.plugins.module_utils import export_source, manifest_shape, manifests
-from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
-    InvalidInputError,
-    SourceError,
-    VmServiceRestoreError,
+from ansible_collections.vmservice.restore.plugins.module_utils import (
+    app_resources,
+    app_resources_read,
+    export_source,
+    manifest_shape,
+    manifests,
 )
+from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError, SourceError
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import (
     kubernetes_argument_spec,
     kubernetes_params,
@@ -318,13 +320,12 @@ except ImportError as import_error:  # pragma: no cover
     HAS_YAML = False
     YAML_IMPORT_ERROR = import_error
 
-SERVICE = "VirtualMachineService"
-GROUP = "VirtualMachineGroup"
-VM = "VirtualMachine"
-PVC = "PersistentVolumeClaim"
-KINDS = (SERVICE, GROUP, VM, PVC)
-DEFAULT_EXPORT_KINDS = (SERVICE, GROUP)
-CLEANED_KINDS = (VM, PVC)
+SERVICE = app_resources.SERVICE
+GROUP = app_resources.GROUP
+VM = app_resources.VM
+KINDS = app_resources.KINDS
+DEFAULT_EXPORT_KINDS = app_resources.DEFAULT_EXPORT_KINDS
+_call_manifests = app_resources.call_manifests
 FIELD_MANAGER = "vmservice.restore"
 INDEX_JSON = "index.json"
 INDEX_YAML = "index.yaml"
@@ -365,17 +366,6 @@ def dump_yaml(obj):
 
 def dump_json(obj):
     return json.dumps(obj, sort_keys=True, indent=2) + "\n"
-
-
-def _call_manifests(func, *args):
-    """A manifests call; its errors (ManifestError) keep their code, anything else becomes MANIFEST_INVALID."""
-    try:
-        return func(*args)
-    except VmServiceRestoreError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        code = getattr(exc, "code", None) or "MANIFEST_INVALID"
-        raise VmServiceRestoreError(str(exc), code=code, remediation="Fix the manifests as the message says.")
 
 
 def ingress_of(service):
@@ -445,18 +435,10 @@ class Export:
         self.params = module.params
         self.dest = self.params["dest"]
 
-    def read_objects(self, api_version):
-        kinds = self.params["kinds"] or list(DEFAULT_EXPORT_KINDS)
-        names = set(self.params["names"] or ())
-        found = []
-        for kind in kinds:
-            version = "v1" if kind == PVC else api_version
-            for obj in self.client.list_objects(version, kind, self.params["namespace"],
-                                                self.params["label_selector"]):
-                if names and _name(obj) not in names:
-                    continue
-                found.append(obj)
-        return sorted(found, key=lambda obj: (obj.get("kind"), _name(obj)))
+    def read_objects(self):
+        return app_resources_read.read_supervisor(self.client, self.params["namespace"],
+                                                  self.params["kinds"] or DEFAULT_EXPORT_KINDS,
+                                                  self.params["names"], self.params["label_selector"])
 
     def _read(self, file_name):
         """What dest holds under file_name: only a regular file, bounded, UTF-8 (None otherwise, so it is
@@ -511,8 +493,7 @@ class Export:
             raise SourceError("dest %s exists and is not a directory" % self.dest, code="DEST_UNWRITABLE",
                               remediation="Give a directory (it is created when missing).")
         api_version = self.client.vm_api_version
-        live = self.read_objects(api_version)
-        sanitized = [_call_manifests(manifests.sanitize, obj) for obj in live]
+        sanitized = [app_resources.as_exported(obj) for obj in self.read_objects()]
         graph = _call_manifests(manifests.dependency_graph, sanitized)
         contents = self._contents(sanitized)  # refused before anything is written
         writing = not self.module.check_mode
@@ -578,9 +559,10 @@ class Export:
 
 def load_source(params):
     """[(object, file)] to restore: the files of ``src`` or the ``objects`` (file None), every one
-    shape-checked (export_source: bounded, no symlink, one coded error for all bad files)."""
+    shape-checked (export_source: bounded, no symlink, one coded error for all bad files) and,
+    for ``src``, named (INVALID_NAME; the inline objects' names are checked before)."""
     if params["src"]:
-        return export_source.load_directory(params["src"], supported_kinds=KINDS)
+        return app_resources_read.read_directory(params["src"])
     return [(copy.deepcopy(obj), None) for obj in export_source.check_objects(params["objects"] or (), KINDS)]
 
 
@@ -595,18 +577,12 @@ class Present:
         self.warnings = []
 
     def desired(self):
-        kinds = set(self.params["kinds"] or KINDS)
-        names = set(self.params["names"] or ())
         objects, files = [], {}
         for obj, path in self.loaded:
-            kind = obj.get("kind")
-            if kind not in kinds or (names and _name(obj) not in names):
+            if not app_resources.keeps(obj, self.params["kinds"], self.params["names"]):
                 continue
-            obj = _call_manifests(manifests.sanitize, obj)
-            if kind in CLEANED_KINDS:
-                obj = _call_manifests(manifests.velero_cleanup, obj)
-            obj.setdefault("metadata", {})["namespace"] = self.namespace
-            files[(kind, _name(obj))] = path
+            obj = app_resources.as_applied(obj, self.namespace)
+            files[(obj.get("kind"), _name(obj))] = path
             objects.append(obj)
         return objects, files
 
@@ -715,13 +691,8 @@ def run(module):
         raise InvalidInputError("timeout must be zero or more seconds")
     if params["poll_interval"] <= 0:
         raise InvalidInputError("poll_interval must be more than zero seconds")
-    if params["state"] == "present" and params["src"] and not os.path.isdir(params["src"]):
-        raise SourceError("src %s is not a readable directory" % params["src"],
-                          remediation="Give the directory an export (state=exported) wrote.")
     # Read and judge every file before connecting: a bad directory sends no request at all.
     loaded = load_source(params) if params["state"] == "present" else None
-    for obj, path in loaded if params["src"] and loaded else ():
-        check_manifest_name(obj, path)
     with SupervisorClient(kubernetes_params(params)) as client:
         if params["state"] == "exported":
             return Export(module, client).run()

@@ -332,6 +332,22 @@ def test_dated_backups_keep_the_newest_and_link_latest(lab, app_ns, ansible_play
     assert set(_objects(lab, app_ns, "VirtualMachineGroup")) == {"shop", "web"}
 
 
+def test_the_port_test_takes_the_saved_ports_read_as_the_restore_reads_them(lab, app_ns, ansible_playbook, tmp_path):
+    """app_resources_restore_check_ports without targets: each LoadBalancer's address and the TCP ports of its
+    saved spec.ports (read with vmservice_app_resources_info, the bounded reader, no connection); the lab's
+    TEST-NET-1 addresses never answer, so web-lb's port 80 is a problem, db (ClusterIP) is not tested."""
+    _assert_ok(_backup(ansible_playbook, app_ns, tmp_path / "backups"))
+    saved = tmp_path / "backups" / app_ns
+    address = _objects(lab, app_ns, "VirtualMachineService")["web-lb"]["status"]["loadBalancer"]["ingress"][0]["ip"]
+    seq = lab.last_seq()
+    result = _restore_role(ansible_playbook, app_ns, saved, app_resources_restore_check_ports=True,
+                           app_resources_restore_check_timeout=1)
+    _assert_failed(result, "VirtualMachineService web-lb: LB_PORT_UNREACHABLE: %s:80 did not answer within 1 s" % address)
+    assert "LB_PORT_UNREACHABLE: %s:5432" % address not in result.stdout and "db: LB_PORT" not in result.stdout
+    assert "Read the saved services' ports" in result.stdout
+    assert lab.mutations_since(seq) == []  # everything was already as saved
+
+
 def test_unresolved_references_are_reported_at_once_and_fail_the_role(lab, ansible_playbook, tmp_path):
     namespace = "ar-empty-%s" % uuid.uuid4().hex[:6]
     assert not cli.put_objects(lab.env, [], namespaces=[namespace])["errors"]

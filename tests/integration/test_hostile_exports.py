@@ -24,6 +24,7 @@ from tests.lab import cli, seed
 
 TARGET = REPO_ROOT / "tests" / "integration" / "targets" / "hostile_exports"
 RESTORE_PLAYBOOK = REPO_ROOT / "playbooks" / "restore.yml"
+RESTORE_NEW_PLAYBOOK = REPO_ROOT / "tests" / "integration" / "targets" / "restore_new" / "apply.yml"
 VMOP = "vmoperator.vmware.com/v1alpha5"
 MARKER = "HOSTILE-EXPORT-MARKER-7c1e"
 DEAD_WORKER = "worker was found in a dead state"
@@ -295,48 +296,64 @@ def vms(lab):
     _destroy_folder(lab, name)
 
 
-def _swallowed(result):
-    """roles/app_resources_restore still ignores a failed module (issue 15 deliverable 3, another part)."""
-    return result.rc == 0 and re.search(r"from \S+ \(check mode[^)]*\): 0 object\(s\), 0 to apply", result.stdout)
-
-
 RESTORE_CASES = [
     ("symlink-out", _symlinked_manifest, "MANIFEST_UNSAFE_PATH"),
     ("index-dotdot", _index_entry("relative"), "MANIFEST_UNSAFE_PATH"),
     ("alias-bomb", _file("x.yaml", HEADER + billion_laughs()), "MANIFEST_INVALID"),
     ("labels-list", _file("x.yaml", HEADER.replace("{name: x}", "{name: x, labels: [1, 2]}")), "MANIFEST_INVALID"),
+    # 100k-deep nesting killed the Ansible worker when roles/restore_new/tasks/groups.yml read the
+    # directory with slurp + from_yaml; now every reader is the bounded one, and the preflight refuses it first.
+    ("deep-list", _file("x.yaml", HEADER + "spec: {a: " + "[" * 100000 + "]" * 100000 + "}\n"), "MANIFEST_INVALID"),
+    ("secret", _file("x.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {token: %s}\n" % MARKER),
+     "UNSUPPORTED_KIND"),
+    ("many-bad", _many_bad, "MANIFEST_INVALID"),
 ]
+RESTORE_RUNS = [pytest.param(*case, check, id=case[0] + ("-check" if check else ""))
+                for case in RESTORE_CASES for check in (False, True)]
 
 
-@pytest.mark.parametrize("case, make, code", RESTORE_CASES, ids=[case[0] for case in RESTORE_CASES])
-def test_restore_yml_refuses_a_hostile_app_resources_dir(lab, ansible_playbook, vms, tmp_path, outside, case, make, code):
+@pytest.mark.parametrize("case, make, code, check", RESTORE_RUNS)
+def test_restore_yml_refuses_a_hostile_app_resources_dir_before_reading_anything(lab, ansible_playbook, vms, tmp_path,
+                                                                                 outside, case, make, code, check):
+    """The preflight (vmservice_app_resources_info, the directory alone) fails the run with the module's code
+    before the routing plan: not a single request reaches vCenter or the Supervisor, in apply mode as in check mode."""
     src = tmp_path / "export"
     make(src, outside)
     spec = {"namespace": vms, "report_dir": str(tmp_path / "reports"), "app_resources_dir": str(src)}
     seq = lab.last_seq()
-    # -v: the module's own answer shows even where a role registers it without failing
-    result = ansible_playbook(RESTORE_PLAYBOOK, check=True, verbosity=1, extra_vars={"vmservice_restore": spec, **FAST})
+    result = ansible_playbook(RESTORE_PLAYBOOK, check=check, extra_vars={"vmservice_restore": spec, **FAST})
     output = result.stdout + result.stderr
+    assert result.rc != 0, output[-8000:]
     assert DEAD_WORKER not in output and "Traceback" not in output, output[-8000:]
     assert MARKER not in output and "leaked" not in output, output[-8000:]
-    assert lab.mutations_since(seq) == []
-    assert '"error_code": "%s"' % code in output, output[-8000:]
-    if _swallowed(result):
-        pytest.xfail("roles/app_resources_restore ends rc 0 when vmservice_app_resources fails (issue 15 "
-                     "deliverable 3, fixed in another part); the module refused the directory with its code")
-    assert result.rc != 0, output[-8000:]
+    assert lab.requests_since(seq) == []  # nothing read, nothing changed
+    failure = _failure(result)
+    assert failure["error_code"] == code and failure["remediation"], failure
+    assert failure["details"]["files"] and GOOD not in [problem["file"] for problem in failure["details"]["files"]]
+    assert "Check the application resources directory" in output.rpartition("fatal:")[0].rpartition("TASK [")[2]
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason="roles/restore_new/tasks/groups.yml reads app_resources_dir with slurp + "
-                                       "from_yaml (not this loader): 100k-deep nesting kills the worker there, "
-                                       "before vmservice_app_resources runs; outside this part")
-def test_restore_yml_survives_a_deeply_nested_app_resources_dir(lab, ansible_playbook, vms, tmp_path, outside):
+@pytest.mark.parametrize("check", [False, True], ids=["apply", "check"])
+def test_restore_new_survives_a_deeply_nested_app_resources_dir(lab, ansible_playbook, vms, tmp_path, outside, check):
+    """Role restore_new alone (no restore.yml preflight): its power-on planning reads the groups with
+    vmservice_app_resources_info, the bounded reader, where slurp + from_yaml killed the worker; the
+    role fails with the module's code before anything changes."""
     src = tmp_path / "export"
     _file("x.yaml", HEADER + "spec: {a: " + "[" * 100000 + "]" * 100000 + "}\n")(src, outside)
-    spec = {"namespace": vms, "report_dir": str(tmp_path / "reports"), "app_resources_dir": str(src)}
+    (src / "virtualmachinegroup-link.yaml").symlink_to(outside)
     seq = lab.last_seq()
-    result = ansible_playbook(RESTORE_PLAYBOOK, check=True, extra_vars={"vmservice_restore": spec, **FAST})
+    result = ansible_playbook(RESTORE_NEW_PLAYBOOK, check=check, extra_vars={
+        "restore_new_namespace": vms, "restore_new_report_dir": str(tmp_path / "reports"),
+        "restore_new_app_resources_dir": str(src), **FAST})
     output = result.stdout + result.stderr
-    assert lab.mutations_since(seq) == []
-    assert DEAD_WORKER not in output, output[-8000:]
-    assert result.rc != 0 and "MANIFEST_INVALID" in output, output[-8000:]
+    assert result.rc != 0, output[-8000:]
+    assert DEAD_WORKER not in output and "Traceback" not in output, output[-8000:]
+    assert MARKER not in output and "leaked" not in output, output[-8000:]
+    assert lab.mutations_since(seq) == []  # refused during the planning, before any registration
+    failure = _failure(result)
+    assert failure["error_code"] == "MANIFEST_INVALID", failure
+    assert [(p["file"], p["code"]) for p in failure["details"]["files"]] == [
+        ("virtualmachinegroup-link.yaml", "MANIFEST_UNSAFE_PATH"), ("x.yaml", "MANIFEST_INVALID")]
+    assert "nests deeper than 200 levels" in failure["details"]["files"][1]["message"]
+    assert "Read the VirtualMachineGroups" in output.rpartition("fatal:")[0].rpartition("TASK [")[2]

@@ -339,25 +339,32 @@ def test_restore_yml_with_a_wrong_token_fails_with_authentication_failed_before_
 
 
 def test_restore_yml_fails_when_the_application_resources_cannot_be_applied(lab, shop, ansible_playbook, tmp_path):
-    # The VMs are restored (registration is before the application resources, by design), but the
-    # export holds a Secret: the run must end rc != 0 naming UNSUPPORTED_KIND, never "0 problem(s)".
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db-password"}, "stringData": {"k": "v"}}
-    export = _write_export(tmp_path / "export", _service(shop), secret)
+    # The VMs are restored (registration is before the application resources, by design), but
+    # another field manager owns web-lb's ports: the apply is refused (CONFLICT) and the run must end
+    # rc != 0 naming it, never "0 problem(s)". (A Secret in the directory, UNSUPPORTED_KIND, no longer
+    # gets this far: restore.yml's preflight refuses the directory before anything is read,
+    # tests/integration/test_hostile_exports.py.)
+    client = _kube(lab)
+    api = client.resources.get(api_version=VMOP, kind="VirtualMachineService")
+    client.server_side_apply(api, body=_service(shop, port=8443), name="web-lb", namespace=shop,
+                             field_manager="team-network")
+    export = _write_export(tmp_path / "export", _service(shop))
     spec = {"namespace": shop, "report_dir": str(tmp_path / "reports"), "app_resources_dir": str(export)}
+
+    # check mode says it before anything changes (the server-side dry run is refused already)
+    seq = lab.last_seq()
+    check = ansible_playbook(RESTORE_PLAYBOOK, check=True, extra_vars={"vmservice_restore": spec, **FAST})
+    _assert_failed_with(check, "CONFLICT", namespace=shop)
+    assert _writes_to(lab, seq) == []
 
     seq = lab.last_seq()
     result = ansible_playbook(RESTORE_PLAYBOOK, extra_vars={"vmservice_restore": spec, **FAST})
 
-    _assert_failed_with(result, "UNSUPPORTED_KIND", "Application resources from %s: 1 problem(s)" % export,
-                        "namespace %s [app_resources] UNSUPPORTED_KIND" % shop, namespace=shop)
+    _assert_failed_with(result, "CONFLICT", "Application resources from %s: 1 problem(s)" % export,
+                        "namespace %s [app_resources] CONFLICT" % shop, namespace=shop)
     assert _writes_to(lab, seq, "virtualmachineservices", "virtualmachinegroups") == []
+    assert client.get(api, name="web-lb", namespace=shop).to_dict()["spec"]["ports"][0]["port"] == 8443
     assert (tmp_path / "reports" / ("restore-%s.json" % shop)).exists()  # the report is written all the same
-
-    # check mode says the same before anything changes
-    seq = lab.last_seq()
-    check = ansible_playbook(RESTORE_PLAYBOOK, check=True, extra_vars={"vmservice_restore": spec, **FAST})
-    _assert_failed_with(check, "UNSUPPORTED_KIND", namespace=shop)
-    assert _writes_to(lab, seq) == []
 
 
 def test_a_follow_up_that_cannot_finish_fails_restore_new_at_the_end_with_its_code(lab, shop, ansible_playbook,

@@ -182,6 +182,9 @@ def test_hostile_names_are_refused_before_any_request(ansible_playbook, lab, nam
         ("register_namespace", "vmservice_register", {"namespace": "{{ item }}", "vms": [{"name": VM}],
                                                       "timeout": 5}, few(namespaces)),
         ("extraconfig_namespace", "vmservice_extraconfig_info", {"namespace": "{{ item }}"}, few(namespaces)),
+        ("app_info", "vmservice_app_resources_info", {"namespace": namespace, "names": ["hn-lb", "{{ item }}"]},
+         few(names)),
+        ("app_info_namespace", "vmservice_app_resources_info", {"namespace": "{{ item }}"}, few(namespaces)),
     ]
     seq = lab.last_seq()
     results, run = run_loops(ansible_playbook, tmp_path, tasks)
@@ -196,6 +199,8 @@ def test_hostile_names_are_refused_before_any_request(ansible_playbook, lab, nam
     assert_refused(results["objects_names"], few(names), "names[1] ")
     assert_refused(results["vm_info"], few(names), "names[1] ")
     assert_refused(results["register"], few(names), "vms[0].name ")
+    assert_refused(results["app_info"], few(names), "names[1] ")
+    assert_refused(results["app_info_namespace"], few(namespaces), "namespace ")
     traversal = results["vm_absent"][1]
     assert "contains '/'" in traversal["msg"] and traversal["details"]["field"] == "name"
     assert len(results["vm_absent"][6]["msg"]) < 400  # the 254-character name is shown cut
@@ -278,6 +283,27 @@ def test_hostile_metadata_names_in_an_export_directory_apply_nothing(ansible_pla
         client = DynamicClient(lab.kube_client())
         client.get(client.resources.get(api_version=VMOP, kind="VirtualMachineService"), name="hn-good-lb",
                    namespace=namespace)
+
+
+def test_hostile_metadata_names_in_an_export_directory_fail_the_info_module_without_a_request(
+        ansible_playbook, lab, namespace, tmp_path):
+    """vmservice_app_resources_info judges the names of src's objects as the restore does; with the directory alone
+    (the preflight of restore.yml) and with both sources, before any request."""
+    names = hostile_names(namespace)
+    dirs = [write_export(tmp_path / ("export-%d" % index), [name]) for index, name in enumerate(names)]
+    for sources in (["directory"], ["directory", "supervisor"]):
+        seq = lab.last_seq()
+        results, run = run_loops(ansible_playbook, tmp_path, [
+            ("src", "vmservice_app_resources_info", {"namespace": namespace, "src": "{{ item }}", "sources": sources},
+             dirs)])
+        # an empty name is already a shape error of the file (MANIFEST_INVALID), the others name errors
+        empty, rest = results["src"][0], results["src"][1:]
+        assert names[0] == "" and empty["error_code"] == "MANIFEST_INVALID", empty
+        assert empty["details"]["files"][0]["message"] == "metadata.name: must be a non-empty string, not an empty string"
+        assert_refused(rest, dirs[1:], "metadata.name of ")
+        assert all("virtualmachineservice-evil-" in result["msg"] for result in results["src"])
+        assert lab.requests_since(seq) == []
+        assert SECRET_MARKER not in run.stdout + run.stderr
 
 
 def only_named(entries, path_end):
