@@ -5,7 +5,7 @@
 
 Both key namings are read: VM Operator's real keys (``vmservice.virtualmachine.*``)
 and the guide's (``vmservice.vmoperator.vmware.com/*``); see
-shared/reference/verified-facts.md section 1. The real key wins when both exist.
+docs/extraconfig.md. The real key wins when both exist.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -9,7 +9,7 @@ decides what to strip from a saved object, which objects depend on which, in wha
 order to recreate them, and what a restore would leave dangling. No I/O: the module
 reads and writes the objects and passes plain dicts in.
 
-Shapes (verified-facts section 4): VirtualMachineService ``spec.selector`` is an
+Shapes (docs/dev/vm-operator-facts.md): VirtualMachineService ``spec.selector`` is an
 equality map over VM labels; VirtualMachineGroup ``spec.groupName`` names the parent
 group and ``spec.bootOrder[].members[]`` lists ``{name, kind}`` members (kind
 ``VirtualMachine`` when omitted). A VM is a group member only when its

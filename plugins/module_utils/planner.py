@@ -4,7 +4,7 @@
 """What a RegisterVM call would do for one vendor-restored VM, and what stops it (pure).
 
 ``plan_restore(record, facts, requested_mode)`` answers before anything is changed:
-the restore type WCP will pick (guide section 4.3, verified-facts section 3), whether it
+the restore type WCP will pick (docs/dev/vm-operator-facts.md), whether it
 is a cross-vCenter failover, and every limitation of guide section 7 that applies.
 No I/O: the module gathers ``facts`` (Supervisor version, the VM CR now on the
 Supervisor, the namespace's PVCs and subnets, ...) and passes them in. A fact that is
@@ -34,7 +34,7 @@ _PROVIDER_BY_NETWORK_KIND = {"SubnetSet": "NSX-VPC", "Subnet": "NSX-VPC", "Virtu
 _INVENTORY_CODES = ("NOT_IN_NAMESPACE_FOLDER", "DUPLICATE_BIOS_UUID")
 _FIXABLE_WITH = {"NOT_IN_NAMESPACE_FOLDER": "fix_folder", "ALREADY_EXISTS_ON_SUPERVISOR": "allow_destructive"}
 
-# RegisterVM network override (guide 9.3, verified-facts section 5): subnet type -> network kind.
+# RegisterVM network override (docs/dev/vm-operator-facts.md): subnet type -> network kind.
 SUBNET_KINDS = {"SUBNET": "Subnet", "SUBNETSET": "SubnetSet"}
 # Names under which an interface uses the namespace's default SubnetSet (an empty SUBNETSET name).
 DEFAULT_SUBNETSET_NAMES = ("", "default", "vm-default")

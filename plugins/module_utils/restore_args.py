@@ -13,7 +13,7 @@ SUBNET_TYPES = ("SUBNET", "SUBNETSET")
 def _subnet_spec():
     return dict(type="dict", required=True, options=dict(
         type=dict(type="str", required=True, choices=list(SUBNET_TYPES)),
-        # Empty with SUBNETSET means the namespace's default SubnetSet (verified-facts section 5).
+        # Empty with SUBNETSET means the namespace's default SubnetSet (docs/dev/vm-operator-facts.md).
         name=dict(type="str", default=""),
     ))
 

@@ -25,7 +25,7 @@ GROUP = "vmoperator.vmware.com"
 BACKUP_VERSION_ANNOTATION = GROUP + "/backup-version"
 RESTORED_ANNOTATION = GROUP + "/restored-vm"
 FAILED_OVER_ANNOTATION = GROUP + "/failed-over-vm"
-# every spelling of "pause reconcile" (verified-facts section 3)
+# every spelling of "pause reconcile" (docs/dev/vm-operator-facts.md)
 PAUSE_ANNOTATIONS = (GROUP + "/paused", GROUP + "/pause-reconcile", GROUP + "/pause")
 # what a disk-only restore may change on the VirtualMachine (guide 6.3)
 DISK_ONLY_ANNOTATIONS = (BACKUP_VERSION_ANNOTATION, RESTORED_ANNOTATION, FAILED_OVER_ANNOTATION) + PAUSE_ANNOTATIONS

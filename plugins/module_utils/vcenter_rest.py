@@ -6,7 +6,7 @@
 Uses only ansible's ``Request`` (urllib underneath): no extra Python dependency on the
 managed node. Knows nothing about AnsibleModule; it raises typed errors.
 
-Retries, per shared/design/style.md:
+Retries (docs/dev/vcenter-rest.md):
 
 - ``get_task`` and ``system_version`` are reads: retried on 503 and on a dropped
   connection, with jittered exponential backoff (``retry.retry_transient``).

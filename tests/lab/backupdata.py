@@ -1,7 +1,7 @@
 """Build VM Service backup data the way VM Operator writes it (tests only).
 
 VM Operator keeps a backup of a VM Service VM inside the vSphere VM's ExtraConfig
-(see docs: /work/shared/reference/verified-facts.md, sections 1-3). A backup vendor
+(see docs: docs/extraconfig.md). A backup vendor
 restores the VM with that ExtraConfig, and the collection reads it back. These
 builders produce the same keys, encodings and document shapes, so the lab can
 place "vendor-restored" VMs in vcsim and write matching .vmx files for offline mode.

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Builders of VM Service backup data for unit tests, in the shapes VM Operator writes.
 
-See /work/shared/reference/verified-facts.md sections 1-3: real and guide key
+See docs/extraconfig.md: real and guide key
 names, gzip (Go's writer: default level, no name, mtime 0) then standard
 base64, YAML with JSON field names and sorted keys, bootstrap resources joined
 with exactly "\\n---\\n", disk data as compact JSON with Go field names.

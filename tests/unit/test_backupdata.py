@@ -1,4 +1,4 @@
-"""The lab's backup builders match verified-facts.md (keys, encodings, shapes)."""
+"""The lab's backup builders match docs/extraconfig.md (keys, encodings, shapes)."""
 
 import base64
 import binascii

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """plugins/module_utils/manifests.py: cleanup, dependencies, apply order and diff of saved manifests.
 
-Objects are built in the shapes of verified-facts section 4 and guide section 10
+Objects are built in the shapes of docs/app-resources.md and guide section 10
 (VirtualMachineService selector, VirtualMachineGroup groupName and bootOrder members),
 as ``kubectl get -o yaml`` returns them.
 """

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""plugins/module_utils/vcenter_rest.py against a fake ansible Request (verified-facts section 5 shapes)."""
+"""plugins/module_utils/vcenter_rest.py against a fake ansible Request (the shapes of docs/dev/vcenter-rest.md)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ Interface (the server routes every `/api` request here):
 
     api.expire_sessions()   # what the knob action expire_sessions does here
 
-Endpoints (verified-facts §5; vAPI error bodies `{"error_type", "messages": [{id,
+Endpoints (docs/dev/vcenter-rest.md; vAPI error bodies `{"error_type", "messages": [{id,
 default_message, args}]}`):
 
     POST   /api/session                      Basic auth -> 201 "token"; wrong -> 401 UNAUTHENTICATED

@@ -5,7 +5,7 @@
     task_id = wcp.register_vm("ns-prod", "vm-123", subnet_mappings=[...])
     wcp.scan_for_auto_registration()                           # the controller loop calls it
 
-Sources: guide §4.3, §6, §7, §8, §9.2/9.3; verified-facts §1-§5. This module never imports
+Sources: guide §4.3, §6, §7, §8, §9.2/9.3; docs/extraconfig.md and docs/dev/vcenter-rest.md. This module never imports
 the collection: it decodes ExtraConfig itself, so the lab stays an independent oracle.
 
 When RegisterVM refuses at once (HTTP error, no task) vs. fails its task
@@ -96,7 +96,7 @@ LOG = logging.getLogger(__name__)
 
 # --- names ------------------------------------------------------------------------------------
 
-# meaning -> (key VM Operator writes, key the guide shows); verified-facts §1.
+# meaning -> (key VM Operator writes, key the guide shows); docs/extraconfig.md.
 EXTRA_CONFIG_KEYS = {
     "resource": ("vmservice.virtualmachine.resource.yaml", "vmservice.vmoperator.vmware.com/vm-resource-yaml"),
     "additional": ("vmservice.virtualmachine.additional.resources.yaml",
@@ -139,7 +139,7 @@ PVC_PLACEHOLDER_SIZE = "1Gi"
 
 NEW, EXISTING, DISK_ONLY = "new", "existing", "disk-only"
 
-# Registration failure ids (verified-facts §5) and the vAPI error type each surfaces as.
+# Registration failure ids (docs/dev/vcenter-rest.md) and the vAPI error type each surfaces as.
 ERROR_PREFIX = "VCenterWcpWorkloadRegisterVM"
 VM_NOT_FOUND = ERROR_PREFIX + "VMNotFound"
 DUPLICATE_BIOS_UUID = ERROR_PREFIX + "DuplicateVMBiosUUID"
@@ -369,7 +369,7 @@ def snapshot_revert_in_progress(vm_object):
 
 
 def auto_registration_wanted(extra_config, incremental):
-    """9.0: opt-in flag true; 8.0U3: opt-out flag not true (verified-facts §1)."""
+    """9.0: opt-in flag true; 8.0U3: opt-out flag not true (docs/extraconfig.md)."""
     if incremental:
         return (lookup(extra_config, "enable_auto") or "").strip().lower() in ENABLE_VALUES
     return (lookup(extra_config, "disable_auto") or "").strip().lower() != "true"
