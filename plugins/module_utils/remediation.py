@@ -241,6 +241,140 @@ REMEDIATION = {
 }
 
 
+# Codes the roles and playbooks report. One catalog: modules, filters and roles all read
+# their remediation here (remediation_for, the remediation filter); docs/ explains each code.
+ROLE_REMEDIATION = {
+    'APP_RESOURCES_FAILED': (
+        'See the application resources lines above (role app_resources_restore) and '
+        'docs/app-resources.md.'),
+    'AUTO_REGISTRATION_TIMEOUT': (
+        'WCP did not register the VM in time: check that automatic registration is enabled for it '
+        '(vmservice_register auto_registration: enable) and the vCenter tasks '
+        'com.vmware.wcp.vmservice.registervm, or run with restore_existing_registration: manual.'),
+    'BACKUP_TOO_OLD': (
+        "The VM's backupVersion (the last time VM Operator wrote its backup data) is older than "
+        "backup_validation_max_backup_age_hours. VM Operator only writes a new version when the VM's "
+        'data changes, so an unchanged VM may keep an old one: check that the restore point is the '
+        'one you meant, that the backup job still includes this VM, and that VM Operator is '
+        'reconciling it.'),
+    'BACKUP_VERSION_UNKNOWN': (
+        "The VM's ExtraConfig or the VirtualMachine has no backup version, so an in-place restore "
+        'cannot be told from a disk-only one (VCF 9.0+ writes both): check the backup with '
+        'playbooks/validate_backup.yml.'),
+    'BOOTSTRAP_RESOURCE_MISSING': (
+        'A bootstrap Secret or ConfigMap named in the backup is missing: WCP recreates them from the '
+        'ExtraConfig at registration; check the Warning events of the namespace and the backup data.'),
+    'CONFLICTING_KEYS': (
+        'The same data is stored under both namings (vmservice.virtualmachine.* and '
+        'vmservice.vmoperator.vmware.com/...) with different values; the VM Operator key was used. '
+        'Find out which tool wrote the other key; restore from a restore point with one consistent '
+        'set of keys if in doubt.'),
+    'FAILOVER_NEEDS_MODE': (
+        'The backup was taken on another vCenter: restoring it is a cross-vCenter failover (image '
+        'cleared, CNS volumes reused). Ask for it explicitly with mode failover, or '
+        'playbooks/failover.yml.'),
+    'FAILOVER_NOT_HANDLED': (
+        'A cross-vCenter failover (guide 6.4) clears the VM image and reuses CNS volumes that already '
+        'exist on the target: ask for it with mode failover (or run playbooks/failover.yml, which '
+        'sets it for every VM).'),
+    'FOLLOW_UP_FAILED': (
+        'The VM is registered, but the Supervisor follow-up (VirtualMachine, PVCs Bound, bootstrap '
+        'Secrets, unpause, power on) did not finish: check `kubectl describe vm` and the PVCs and '
+        'events of the namespace, then run the role again (it resumes after registration).'),
+    'GROUP_MEMBER_MISSING': (
+        'The group lists a member that does not exist in the namespace: restore that VM first '
+        '(playbooks/restore.yml), or restore the group once all its members are back. The group works '
+        'without it, but is not Ready.'),
+    'GROUP_MEMBER_NOT_LINKED': (
+        'A member is linked (GroupLinked=True) only when the VM exists AND its spec.groupName names '
+        "the group (guide 10.4): check `kubectl get vm <name> -o jsonpath='{.spec.groupName}'` and "
+        'set it if the backup lost it.'),
+    'GUIDE_KEY_NAMING': (
+        "The keys use the guide's vmservice.vmoperator.vmware.com/... names instead of the names VM "
+        'Operator writes (vmservice.virtualmachine.*). Both are read; check that the tool that wrote '
+        'them and the target Supervisor agree on the naming.'),
+    'LB_PORT_UNREACHABLE': (
+        "Nothing answered on the load balancer's address and port: check that the VMs behind it are "
+        'powered on and their application listens on targetPort, the firewall between this host and '
+        'the load balancer, and app_resources_restore_check_targets if the address is not reachable '
+        'from here (NAT, DNS name).'),
+    'MISSING_NAMESPACED_NAME': (
+        'vmservice.namespacedName is absent; namespace and name come from the VM resource. Check that '
+        'the VM is restored into the namespace folder of that namespace.'),
+    'NEWER_API_VERSION': (
+        'The backup uses a VM Operator API version newer than those the guide lists (v1alpha2 to '
+        'v1alpha5), such as v1alpha6. Restore only to a Supervisor that serves that version.'),
+    'NOTHING_TO_RESTORE': (
+        'No VM of the namespace carries VM Service backup data: check the namespace name, and that '
+        'the backup vendor restored the VMs into vCenter (into the namespace folder) with their '
+        'ExtraConfig.'),
+    'NOT_POWERED_ON': (
+        'The VM did not reach PoweredOn: check `kubectl describe vm` (PowerOnBlocked events, '
+        'conditions) and that its PVCs are Bound; power it on with `kubectl patch vm ... powerState '
+        'PoweredOn` or run the role again.'),
+    'NO_VM_ON_SUPERVISOR': (
+        'There is no VirtualMachine of that name on the Supervisor, so this is a restore to new, not '
+        'in place: use mode auto or new (role restore_new, playbooks/restore.yml).'),
+    'PLAIN_TEXT_VALUE': (
+        'A data value is stored unencoded instead of gzip+base64. It is still read, but VM Operator '
+        'never writes it that way: check which tool wrote it.'),
+    'POWER_OFF_FAILED': (
+        'The VM did not reach PoweredOff: check `kubectl describe vm` (events, conditions) and '
+        "vCenter's tasks for the VM, power it off, then run again."),
+    'POWER_ON_HELD': (
+        "The VM's VirtualMachineGroup powers it on after an earlier tier (spec.bootOrder), and that "
+        "tier did not come up: fix the tier named in the message (its VMs' power state, events, or "
+        'the service its TCP check tests) and run the role again; it resumes and powers the held '
+        'tiers on in order.'),
+    'PVC_NOT_BOUND': (
+        'A restored PVC is not Bound: check its CnsRegisterVolume (kubectl get cnsregistervolume) and '
+        'the CSI driver (kubectl get pods -n vmware-system-csi), then run the role again.'),
+    'REGISTRATION_FAILED': (
+        'RegisterVM did not finish: see the error code and message, fix the cause and run the role '
+        'again (VMs already restored are not registered twice).'),
+    'RESTORED_ANNOTATION_MISSING': (
+        'The VirtualMachine does not carry vmoperator.vmware.com/restored-vm: it was not created by a '
+        'restore (someone else created a VirtualMachine of that name). Compare it with the backup.'),
+    'RESTORE_TYPE_NOT_HANDLED': (
+        'restore_new only creates VMs that do not exist. A VirtualMachine of that name is on the '
+        'Supervisor, so WCP would restore over it in place or register its missing disks (guide 4.3, '
+        '6.2, 6.3): use role restore_existing (playbooks/restore.yml routes such a VM there), or, if '
+        'the VirtualMachine is to be replaced, delete it (data loss risk: its PVCs go with it) and '
+        'run restore_new again.'),
+    'SERVICE_NO_INGRESS': (
+        "The load balancer got no address in time: check the namespace's events (`kubectl get events "
+        '--field-selector involvedObject.name=<service>`), the NSX/AVI load balancer and the ingress '
+        'IP pool; then run the role again (it changes nothing that is already there).'),
+    'SERVICE_WITHOUT_VMS': (
+        "The load balancer's selector matches no VM of the namespace, so it has no backend: restore "
+        'the VMs it serves first, and check their labels (guide 10.3: the service selects VMs by '
+        'label, not by name).'),
+    'STILL_PAUSED': (
+        'The VirtualMachine still carries a pause annotation, so VM Operator does not reconcile it: '
+        'remove vmoperator.vmware.com/paused (or run the role with restore_new_unpause true).'),
+    'TIER_CHECK_FAILED': (
+        'The tier is PoweredOn but its TCP check (restore_new_power_on_checks) did not answer in '
+        'time: check that the service in the VMs started (console, logs), the address and port of the '
+        'check and the firewall from this host; then run the role again.'),
+    'UNEXPECTED_RESOURCE_KIND': (
+        'The bootstrap resources hold an object that is neither a Secret nor a ConfigMap. RegisterVM '
+        'restores only Secrets and ConfigMaps; re-create anything else by hand after the restore.'),
+    'VENDOR_RESTORE_TIMEOUT': (
+        "The vendor's restore did not land within the wait (restore_existing_wait_timeout): check the "
+        'backup job, then run again; the VM stays powered off and its recorded state is kept.'),
+    'VM_NOT_CREATED': (
+        'The VirtualMachine does not exist after registration: check the RegisterVM task in vCenter '
+        '(com.vmware.wcp.vmservice.registervm) and the Warning events of the namespace.'),
+}
+
+DEFAULT_REMEDIATION = (
+    "See the failure codes in docs/ (restore-new.md, restore-existing.md, validate-backup.md, "
+    "app-resources.md) and run with -v to see the module's full answer.")
+
+for _code, _text in ROLE_REMEDIATION.items():
+    REMEDIATION.setdefault(_code, _text)
+
+
 def short_id(full_id):
     """``com.vmware.vcenter.wcp.VCenterWcpWorkloadRegisterVMVMNotFound`` -> ``VCenterWcpWorkloadRegisterVMVMNotFound``.
 
@@ -262,3 +396,16 @@ def remediation_for(error_id_or_code):
     if not error_id_or_code:
         return None
     return REMEDIATION.get(short_id(error_id_or_code))
+
+
+def remediation_text(code: object, default: object = None) -> str:
+    """The catalog's remediation of ``code``; else ``default``'s (a code or a text); else the default hint.
+
+    What roles and filters show next to a code: never empty.
+    """
+    found = remediation_for(code) if code else None
+    if found:
+        return found
+    if default:
+        return remediation_for(default) or str(default)
+    return DEFAULT_REMEDIATION
