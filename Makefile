@@ -60,9 +60,10 @@ TIMED := $(CURDIR)/hack/timed
 # the full suite; each version here gets its own .venv-<minor> with the same runtime
 # requirements and pytest, and runs the unit tests and the integration tests marked
 # `smoke` (pytest.ini). Rebuilt when a requirements file or this list changes.
-# Run a subset with e.g. `make matrix MATRIX_CORE=2.16.19`.
-MATRIX_CORE ?= 2.16.19 2.17.14 2.18.19
-MATRIX_HASH := $(shell (cat $(REQ_FILES); echo $(MATRIX_CORE)) 2>/dev/null | sha256sum | cut -c1-16)
+# Run a subset of the legs with e.g. `make matrix MATRIX_CORE=2.16.19` or `make matrix-2.16`.
+MATRIX_PINS := 2.16.19 2.17.14 2.18.19
+MATRIX_CORE ?= $(MATRIX_PINS)
+MATRIX_HASH := $(shell (cat $(REQ_FILES); echo $(MATRIX_PINS)) 2>/dev/null | sha256sum | cut -c1-16)
 MATRIX_VENV = $(CURDIR)/.venv-$(1)
 
 # Environment under which ansible runs against the in-place collection.
@@ -99,8 +100,8 @@ $(VENV_STAMP):
 # requirements are requirements.txt without its ansible-core pin, plus the pytest pin of
 # requirements-test.txt (the matrix runs no linter).
 $(CURDIR)/.venv-%/.installed-$(MATRIX_HASH):
-	@core="$(filter $*.%,$(MATRIX_CORE))"; \
-	if [ -z "$$core" ]; then echo "matrix: ansible-core $* is not in MATRIX_CORE ($(MATRIX_CORE))" >&2; exit 2; fi; \
+	@core="$(filter $*.%,$(MATRIX_PINS))"; \
+	if [ -z "$$core" ]; then echo "matrix: ansible-core $* is not in MATRIX_PINS ($(MATRIX_PINS))" >&2; exit 2; fi; \
 	dir=$(call MATRIX_VENV,$*); \
 	if [ ! -x $$dir/bin/python ]; then \
 		echo "matrix: creating $$dir with $$($(PYTHON) --version)"; \
