@@ -229,6 +229,6 @@ benchmark: deps venv collection-link
 # --------------------------------------------------------------------------
 
 clean: lab-down
-	rm -rf $(VENV) $(CURDIR)/.venv-* $(BUILD_DIR) $(LAB_DIR) .cache .ansible .pytest_cache tests/output reports playbooks/reports
+	rm -rf $(VENV) $(CURDIR)/.venv-* $(BUILD_DIR) $(LAB_DIR) .cache .ansible .pytest_cache .ruff_cache .coverage tests/output reports playbooks/reports
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -f *.tar.gz
