@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import datetime
 import re
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import (
     DEFAULT_MAX_DECODED_SIZE,
@@ -71,12 +72,12 @@ WARNING_CODES = (
 )
 
 
-def has_vm_service_keys(extra_config):
+def has_vm_service_keys(extra_config: Iterable[str]) -> bool:
     """True when any key belongs to VM Service (cheap pre-filter for bulk scans)."""
     return any(key.lower().startswith(VM_SERVICE_KEY_PREFIX) for key in extra_config)
 
 
-def kube_version_key(version):
+def kube_version_key(version: Optional[str]) -> Optional[Tuple[int, int, int]]:
     """Sort key of a Kubernetes API version (v1alpha1 < v1beta1 < v1), or None."""
     match = _KUBE_VERSION.match(version or "")
     if not match:
@@ -115,7 +116,8 @@ def _lookup(extra_config_lower, names, findings, meaning):
     return None, None, None
 
 
-def build_record(extra_config, max_decoded_size=DEFAULT_MAX_DECODED_SIZE, include_secret_data=False):
+def build_record(extra_config: Mapping[str, Any], max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE,
+                 include_secret_data: bool = False) -> Dict[str, Any]:
     """Decode and validate the VM Service data of one VM.
 
     ``extra_config`` maps ExtraConfig keys to string values. Returns a dict
@@ -406,7 +408,7 @@ def _apply_flags(record, raw, lowered):
     record["paused"] = (lowered.get(PAUSE_KEY.lower()) or "").strip().lower() == "true"
 
 
-def spec_claim_names(vm_resource):
+def spec_claim_names(vm_resource: Any) -> List[str]:
     """PVC claim names the VM spec mounts, excluding instance storage (no disk data for those)."""
     names = []
     spec = vm_resource.get("spec") if isinstance(vm_resource, dict) else None
@@ -437,7 +439,8 @@ def _check_pvc_consistency(record, findings):
                        % ", ".join(sorted(in_spec - in_data)))
 
 
-def apply_inventory_checks(record, parent_namespace, parent_path, bios_uuid_peers):
+def apply_inventory_checks(record: Dict[str, Any], parent_namespace: Optional[str], parent_path: Optional[str],
+                           bios_uuid_peers: Iterable[str]) -> Dict[str, Any]:
     """Live-only checks, from facts the vSphere client gathered.
 
     ``parent_namespace``: the namespace of the VM's parent folder, or None when

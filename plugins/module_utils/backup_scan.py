@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, List, Mapping, Optional
+
 from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import (
     apply_inventory_checks,
     build_record,
@@ -18,11 +20,13 @@ from ansible_collections.vmservice.restore.plugins.module_utils.backup_record im
 )
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import normalize_uuid
 from ansible_collections.vmservice.restore.plugins.module_utils.vmx_source import read_vmx_sources
-from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_client import extra_config_to_dict
+from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_client import VsphereClient, extra_config_to_dict
 from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_inventory import InventorySnapshot
 
 
-def vm_entry(record, name, moid=None, vmx_path=None, bios_uuid=None, instance_uuid=None, folder=None, power_state=None):
+def vm_entry(record: Mapping[str, Any], name: Optional[str], moid: Optional[str] = None, vmx_path: Optional[str] = None,
+             bios_uuid: Optional[str] = None, instance_uuid: Optional[str] = None, folder: Optional[str] = None,
+             power_state: Optional[str] = None) -> Dict[str, Any]:
     """One RV(vms) item: where the VM is, then what its backup says."""
     entry = {
         "name": name, "moid": moid, "vmx_path": vmx_path, "bios_uuid": bios_uuid,
@@ -32,14 +36,14 @@ def vm_entry(record, name, moid=None, vmx_path=None, bios_uuid=None, instance_uu
     return entry
 
 
-def selected(entry, params, explicit):
+def selected(entry: Mapping[str, Any], params: Mapping[str, Any], explicit: bool) -> bool:
     """Whether a VM is in scope. ``explicit`` is True when names/moids picked it."""
     if params.get("namespace") and entry["namespace"] != params.get("namespace") and not explicit:
         return False
     return True
 
 
-def name_matches(params, *candidates):
+def name_matches(params: Mapping[str, Any], *candidates: Optional[str]) -> bool:
     names = params.get("names")
     return names is None or any(candidate in names for candidate in candidates if candidate)
 
@@ -52,7 +56,7 @@ def _with_name_set(params):
     return dict(params, names=frozenset(name for name in params["names"] if isinstance(name, str)))
 
 
-def scan_vcenter(client, params):
+def scan_vcenter(client: VsphereClient, params: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """Records of the VMs in scope, from one inventory retrieval through ``client``.
 
     ``params`` holds the selection: namespace, names, moids, folder,
@@ -89,7 +93,7 @@ def scan_vcenter(client, params):
     return entries
 
 
-def scan_vmx(params):
+def scan_vmx(params: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """Records of the .vmx files under ``params['vmx_path']``, filtered like scan_vcenter."""
     params = _with_name_set(params)
     entries = []
@@ -112,7 +116,7 @@ def _unreadable_record(error, params):
     return record
 
 
-def summarize(entries):
+def summarize(entries: List[Mapping[str, Any]]) -> Dict[str, Any]:
     summary = {"total": len(entries), "valid": 0, "invalid": 0, "errors": {}, "warnings": {}}
     for entry in entries:
         summary["valid" if entry["valid"] else "invalid"] += 1
@@ -122,6 +126,6 @@ def summarize(entries):
     return summary
 
 
-def sort_entries(entries):
+def sort_entries(entries: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return sorted(entries, key=lambda entry: (entry["namespace"] or "", entry["vm_service_name"] or "",
                                               entry["name"] or "", entry["vmx_path"] or ""))

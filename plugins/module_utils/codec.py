@@ -20,6 +20,7 @@ import binascii
 import json
 import re
 import zlib
+from typing import Any, List, Optional, Union
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     BackupDataError,
@@ -58,7 +59,7 @@ class DecodedValue:
 
     __slots__ = ("text", "encoding")
 
-    def __init__(self, text, encoding):
+    def __init__(self, text: str, encoding: str):
         self.text = text
         self.encoding = encoding
 
@@ -66,7 +67,7 @@ class DecodedValue:
         return "DecodedValue(encoding=%r, %d chars)" % (self.encoding, len(self.text))
 
 
-def max_encoded_size(max_decoded_size):
+def max_encoded_size(max_decoded_size: int) -> int:
     """Largest raw value worth reading for a given inflate cap.
 
     base64 grows data by 4/3; a legitimate gzip payload is smaller than what it
@@ -75,7 +76,7 @@ def max_encoded_size(max_decoded_size):
     return (max_decoded_size * 4) // 3 + 4096
 
 
-def decode_value(raw, max_decoded_size=DEFAULT_MAX_DECODED_SIZE):
+def decode_value(raw: Union[str, bytes], max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE) -> DecodedValue:
     """Decode one ExtraConfig data value to text.
 
     Accepts gzip+base64 (what VM Operator writes), plain base64, raw gzip
@@ -136,7 +137,7 @@ def _looks_like_broken_gzip_base64(data):
     return data[:4] == _GZIP_BASE64_PREFIX.encode("ascii") and b" " not in data[:64]
 
 
-def gunzip_bounded(data, max_decoded_size=DEFAULT_MAX_DECODED_SIZE):
+def gunzip_bounded(data: bytes, max_decoded_size: int = DEFAULT_MAX_DECODED_SIZE) -> bytes:
     """Inflate gzip ``data`` (multi-member allowed) without ever producing more
     than ``max_decoded_size`` bytes; a bomb stops at the cap, never allocated whole."""
     output = []
@@ -218,7 +219,7 @@ def _yaml_problem(exc):
     return "%s%s" % (problem, where)
 
 
-def load_yaml_documents(text):
+def load_yaml_documents(text: str) -> List[Any]:
     """All non-empty documents of a YAML stream, safely, without aliases."""
     if not HAS_YAML:
         raise BackupDataError("PyYAML is not installed", code="MISSING_DEPENDENCY")
@@ -231,7 +232,7 @@ def load_yaml_documents(text):
         raise BackupDataError("invalid YAML: %s" % exc.__class__.__name__)
 
 
-def load_json(text):
+def load_json(text: Union[str, bytes]) -> Any:
     """Parse JSON text; errors are coded."""
     try:
         return json.loads(text)
@@ -243,7 +244,7 @@ def _one_line(exc):
     return " ".join(str(exc).split())[:300]
 
 
-def normalize_uuid(value):
+def normalize_uuid(value: Any) -> Optional[str]:
     """Canonical lowercase 8-4-4-4-12 form of a UUID in vSphere or VMX
     notation (``42 1a 2b ... 70-81 92 ...``); None when absent or not a UUID."""
     if not value or not isinstance(value, str):

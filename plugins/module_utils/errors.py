@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, Optional
+
 
 class VmServiceRestoreError(Exception):
     """Base of every error the collection raises on purpose."""
@@ -20,7 +22,8 @@ class VmServiceRestoreError(Exception):
     code = "ERROR"
     remediation = None
 
-    def __init__(self, message, code=None, remediation=None, details=None):
+    def __init__(self, message: str, code: Optional[str] = None, remediation: Optional[str] = None,
+                 details: Optional[Dict[str, Any]] = None):
         super(VmServiceRestoreError, self).__init__(message)
         self.message = message
         if code:
@@ -29,7 +32,7 @@ class VmServiceRestoreError(Exception):
             self.remediation = remediation
         self.details = details or {}
 
-    def to_result(self):
+    def to_result(self) -> Dict[str, Any]:
         """The keys a module adds to ``fail_json``."""
         result = {"msg": self.message, "error_code": self.code}
         if self.remediation:
@@ -112,6 +115,6 @@ class SpecInvalidError(InvalidInputError):
     code = "SPEC_INVALID"
     remediation = None
 
-    def __init__(self, key, message, code=None, remediation=None):
+    def __init__(self, key: str, message: str, code: Optional[str] = None, remediation: Optional[str] = None):
         super(SpecInvalidError, self).__init__(message, code=code, remediation=remediation, details={"key": key})
         self.key = key

@@ -12,12 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, Mapping
+
 from ansible.module_utils.basic import env_fallback
 
 KUBERNETES_OPTIONS = ("kubeconfig", "context", "host", "api_key", "ssl_ca_cert", "verify_ssl")
 
 
-def kubernetes_argument_spec():
+def kubernetes_argument_spec() -> Dict[str, Dict[str, Any]]:
     return dict(
         kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
         context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
@@ -28,6 +30,6 @@ def kubernetes_argument_spec():
     )
 
 
-def kubernetes_params(params):
+def kubernetes_params(params: Mapping[str, Any]) -> Dict[str, Any]:
     """Only the Supervisor connection options of a module's params (for ``SupervisorClient``)."""
     return dict((name, params.get(name)) for name in KUBERNETES_OPTIONS)

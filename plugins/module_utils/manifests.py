@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
 
@@ -77,13 +78,13 @@ def _name(obj):
     return _metadata(obj).get("name") or ""
 
 
-def object_key(obj):
+def object_key(obj: Mapping[str, Any]) -> Tuple[Any, Any, Any]:
     """(kind, namespace, name) of a manifest; namespace is None for cluster-scoped objects."""
     metadata = _metadata(obj)
     return (obj.get("kind"), metadata.get("namespace"), metadata.get("name"))
 
 
-def file_name(obj):
+def file_name(obj: Mapping[str, Any]) -> str:
     """``virtualmachinegroup-my-vm-group.yaml``: where the manifest is saved."""
     return "%s-%s.yaml" % (str(obj.get("kind") or "object").lower(), _name(obj))
 
@@ -96,7 +97,7 @@ def _drop_empty_maps(metadata):
             del metadata[key]
 
 
-def sanitize(obj):
+def sanitize(obj: Mapping[str, Any]) -> Dict[str, Any]:
     """A deep copy without status, server-owned metadata and kubectl's last-applied annotation."""
     clean = copy.deepcopy(obj)
     clean.pop("status", None)
@@ -110,7 +111,7 @@ def sanitize(obj):
     return clean
 
 
-def velero_cleanup(obj):
+def velero_cleanup(obj: Mapping[str, Any]) -> Dict[str, Any]:
     """``sanitize`` plus the Velero plugin's per-kind cleanup (fields the target cluster regenerates)."""
     clean = sanitize(obj)
     kind = clean.get("kind")
@@ -140,7 +141,7 @@ def _selector(service):
     return _spec(service).get("selector") or {}
 
 
-def selects(selector, labels):
+def selects(selector: Optional[Mapping[str, Any]], labels: Optional[Mapping[str, Any]]) -> bool:
     """Equality-map selection, as ``VirtualMachineService.spec.selector``; an empty selector selects nothing."""
     if not selector:
         return False
@@ -148,7 +149,7 @@ def selects(selector, labels):
     return all(key in labels and labels[key] == value for key, value in selector.items())
 
 
-def group_members(group):
+def group_members(group: Mapping[str, Any]) -> List[Dict[str, Any]]:
     """``[{"kind", "name"}]`` of every ``spec.bootOrder[].members[]`` entry, in boot order."""
     members = []
     for boot_step in _spec(group).get("bootOrder") or []:
@@ -162,7 +163,7 @@ def _selected_vms(service, vm_labels):
     return sorted(name for name, labels in vm_labels.items() if selects(selector, labels))
 
 
-def dependency_graph(objects):
+def dependency_graph(objects: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
     """Which VMs each service selects, each group's members and parent, and each VM's group."""
     vm_labels = dict((_name(vm), _metadata(vm).get("labels") or {}) for vm in _of_kind(objects, KIND_VM))
     services = dict((_name(svc), _selected_vms(svc, vm_labels)) for svc in _of_kind(objects, KIND_SERVICE))
@@ -248,7 +249,7 @@ def _tier(obj):
     return {KIND_GROUP: _TIER_GROUPS, KIND_VM: _TIER_VMS, KIND_SERVICE: _TIER_SERVICES}.get(kind, _TIER_OTHER)
 
 
-def apply_order(objects):
+def apply_order(objects: Iterable[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
     """Objects in recreation order: Secrets/ConfigMaps/PVCs, groups parent-first, VMs, services, others.
 
     Within the groups, a group comes after its parent (``spec.groupName``) and after every
@@ -273,7 +274,8 @@ def _selector_text(selector):
     return ["%s=%s" % (key, selector[key]) for key in sorted(selector)]
 
 
-def missing_references(objects, existing_vm_names):
+def missing_references(objects: Sequence[Mapping[str, Any]],
+                       existing_vm_names: Union[Iterable[str], Mapping[str, Any], None]) -> Dict[str, Any]:
     """What the saved objects reference but neither they nor the Supervisor provide.
 
     ``existing_vm_names``: names of VMs already on the Supervisor, or a mapping
@@ -334,18 +336,18 @@ def _without_empty(value):
     return value
 
 
-def normalize_for_diff(obj):
+def normalize_for_diff(obj: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """``sanitize`` with keys sorted and empty (server-defaulted) fields dropped; ``{}`` for no object."""
     if not obj:
         return {}
     return _without_empty(sanitize(obj))
 
 
-def diff(before, after):
+def diff(before: Optional[Mapping[str, Any]], after: Optional[Mapping[str, Any]]) -> Dict[str, Dict[str, Any]]:
     """``{"before", "after"}`` for Ansible ``--diff``, from normalized objects (None = absent)."""
     return {"before": normalize_for_diff(before), "after": normalize_for_diff(after)}
 
 
-def same(first, second):
+def same(first: Optional[Mapping[str, Any]], second: Optional[Mapping[str, Any]]) -> bool:
     """True when the objects differ only in server-owned fields, empty fields or key order."""
     return normalize_for_diff(first) == normalize_for_diff(second)

@@ -7,10 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Callable, Dict
+
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
 
 
-def run_module(module, run):
+def run_module(module: Any, run: Callable[[Any], Dict[str, Any]]) -> None:
     """Call ``run(module)`` and exit with its result dict, or fail with
     ``msg``, ``error_code`` and ``remediation`` for a collection error."""
     failure = None

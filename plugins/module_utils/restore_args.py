@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, List, Optional, Sequence
+
 SUBNET_TYPES = ("SUBNET", "SUBNETSET")
 
 
@@ -18,12 +20,12 @@ def _subnet_spec():
     ))
 
 
-def network_override_spec():
+def network_override_spec() -> Dict[str, Any]:
     """``network_override``: a list of ``{from: {type, name}, to: {type, name}}`` (guide section 9.3)."""
     return dict(type="list", elements="dict", options={"from": _subnet_spec(), "to": _subnet_spec()})
 
 
-def subnet_mappings(network_override):
+def subnet_mappings(network_override: Optional[Sequence[Dict[str, Any]]]) -> Optional[List[Dict[str, Dict[str, str]]]]:
     """Module ``network_override`` -> RegisterVM ``subnet_mappings`` (None when not given)."""
     if not network_override:
         return None

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from typing import Any, Dict, List
 
 from ansible_collections.vmservice.restore.plugins.module_utils.planner import (
     SUBNET_KINDS,
@@ -44,7 +45,7 @@ _MISSING = object()
 
 # --- landing ------------------------------------------------------------------------------
 
-def landing_state(backup_version, cr_version, recorded_version):
+def landing_state(backup_version: Any, cr_version: Any, recorded_version: Any) -> str:
     """Where an in-place restore stands, from three backup versions (ints, numeric strings or None).
 
     ``backup_version``: the vSphere VM's ExtraConfig now; ``cr_version``: the
@@ -86,7 +87,7 @@ def _version(value):
 
 # --- volumes and claims -------------------------------------------------------------------
 
-def pvc_change(before_vm, after_vm, pvcs_after, vms_after=None):
+def pvc_change(before_vm: Any, after_vm: Any, pvcs_after: Any, vms_after: Any = None) -> Dict[str, Any]:
     """How the VM's claims changed in a restore (guide 8.1.1, 9.2 step 5).
 
     ``volumes``: ``[{"volume", "before", "after", "phase"}]`` (claim names; phase of the
@@ -139,7 +140,7 @@ def pvc_change(before_vm, after_vm, pvcs_after, vms_after=None):
     }
 
 
-def volume_origin(pvc_mapping, claims_before):
+def volume_origin(pvc_mapping: Any, claims_before: Any) -> Dict[str, List[str]]:
     """Failover: which restored claims were reused (they existed before registering) and which are new.
 
     ``pvc_mapping``: vmservice_register's ``[{"volume", "original_claim", "restored_claim"}]``;
@@ -159,7 +160,7 @@ def volume_origin(pvc_mapping, claims_before):
 
 # --- the VM's fields ----------------------------------------------------------------------
 
-def vm_changes(before_vm, after_vm):
+def vm_changes(before_vm: Any, after_vm: Any) -> List[Dict[str, Any]]:
     """Every field that differs between two VirtualMachines: ``[{"path", "before", "after"}]``.
 
     Paths are dotted (``spec.className``, ``spec.volumes[1].persistentVolumeClaim.claimName``);
@@ -179,7 +180,7 @@ def _sorted_diff(before_vm, after_vm):
     return sorted(_diff(_comparable(before_vm), _comparable(after_vm), ()), key=key)
 
 
-def disk_only_check(before_vm, after_vm):
+def disk_only_check(before_vm: Any, after_vm: Any) -> Dict[str, Any]:
     """A disk-only restore may change only ``spec.volumes``, ``spec.powerState`` and the restore and
     pause annotations (guide 6.3); anything else is ``DISK_ONLY_TOUCHED_VM``.
 
@@ -205,7 +206,7 @@ def _disk_only_may_change(path):
 
 # --- networks -----------------------------------------------------------------------------
 
-def network_check(vm, subnet_mappings, backup_vm=None):
+def network_check(vm: Any, subnet_mappings: Any, backup_vm: Any = None) -> Dict[str, Any]:
     """Whether a network override reached the VM (guide 9.3).
 
     Each interface of ``backup_vm`` (default: ``vm`` itself) that a mapping's ``current_subnet``

@@ -19,12 +19,13 @@ __metaclass__ = type
 
 import random
 import time
+from typing import Any, Callable, List, Optional
 
 TRANSIENT_HTTP_STATUSES = frozenset((429, 502, 503, 504))
 CONFLICT_HTTP_STATUS = 409
 
 
-def http_status(exc):
+def http_status(exc: BaseException) -> Optional[int]:
     """The HTTP status an exception carries (``http_status`` or ``status``), or None."""
     for attribute in ("http_status", "status"):
         value = getattr(exc, attribute, None)
@@ -33,7 +34,7 @@ def http_status(exc):
     return None
 
 
-def is_transient(exc):
+def is_transient(exc: BaseException) -> bool:
     """Default test: worth retrying an idempotent call after this error?"""
     flag = getattr(exc, "transient", None)
     if flag is not None:
@@ -43,17 +44,18 @@ def is_transient(exc):
     return isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError))
 
 
-def is_conflict(exc):
+def is_conflict(exc: BaseException) -> bool:
     """409 Conflict (``code`` CONFLICT or HTTP 409): retry a read-modify-write by re-reading."""
     return getattr(exc, "code", None) == "CONFLICT" or http_status(exc) == CONFLICT_HTTP_STATUS
 
 
-def is_transient_or_conflict(exc):
+def is_transient_or_conflict(exc: BaseException) -> bool:
     """For read-modify-write calls: transient errors and 409 Conflict."""
     return is_transient(exc) or is_conflict(exc)
 
 
-def backoff_delays(attempts=5, base=0.5, cap=8, jitter=random.random):
+def backoff_delays(attempts: int = 5, base: float = 0.5, cap: float = 8,
+                   jitter: Callable[[], float] = random.random) -> List[float]:
     """The waits between ``attempts`` tries: base * 2**n capped at ``cap``, each
     drawn from its upper half (``jitter`` returns [0, 1)) so parallel callers spread."""
     delays = []
@@ -63,8 +65,10 @@ def backoff_delays(attempts=5, base=0.5, cap=8, jitter=random.random):
     return delays
 
 
-def retry_transient(func, attempts=5, base=0.5, cap=8, is_transient=is_transient,  # pylint: disable=redefined-outer-name
-                    sleep=time.sleep, jitter=random.random, on_retry=None):
+def retry_transient(func: Callable[[], Any], attempts: int = 5, base: float = 0.5, cap: float = 8,
+                    is_transient: Callable[[BaseException], bool] = is_transient,  # pylint: disable=redefined-outer-name
+                    sleep: Callable[[float], Any] = time.sleep, jitter: Callable[[], float] = random.random,
+                    on_retry: Optional[Callable[[BaseException, int, float], Any]] = None) -> Any:
     """Call ``func()`` until it returns, retrying errors ``is_transient`` accepts.
 
     At most ``attempts`` calls; the last error is raised as it was. ``on_retry(exc,

@@ -45,6 +45,7 @@ import shutil
 import ssl
 import tempfile
 import time
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     ApiAccessError,
@@ -156,7 +157,7 @@ def _cert_failure(exc):
     return None
 
 
-def translate_error(exc, what, host=None):
+def translate_error(exc: BaseException, what: str, host: Optional[str] = None) -> VmServiceRestoreError:
     """A typed collection error for a kubernetes/urllib3 exception raised while doing ``what``."""
     where = " (Supervisor %s)" % host if host else ""
     if isinstance(exc, VmServiceRestoreError):
@@ -206,7 +207,7 @@ def translate_error(exc, what, host=None):
     return None
 
 
-def build_api_client(params):
+def build_api_client(params: Mapping[str, Any]) -> Any:
     """A ``kubernetes.client.ApiClient`` from the connection options (never the global config).
 
     kubeconfig (+ context) first; host, api_key and ssl_ca_cert override it; verify_ssl always applies.
@@ -285,8 +286,9 @@ def _names_first(namespace=True, names=("name",)):
 class SupervisorClient:
     """The Supervisor's Kubernetes API for one task. Use as a context manager (or call close())."""
 
-    def __init__(self, params, sleep=time.sleep, api_client=None, dynamic_client=None, retry_attempts=5,
-                 request_timeout=REQUEST_TIMEOUT):
+    def __init__(self, params: Optional[Mapping[str, Any]], sleep: Callable[[float], Any] = time.sleep,
+                 api_client: Any = None, dynamic_client: Any = None, retry_attempts: int = 5,
+                 request_timeout: float = REQUEST_TIMEOUT):
         """``params``: the module's params (``k8s_args`` names). ``sleep`` is the retries' wait.
         ``api_client``/``dynamic_client`` replace what params would build (tests)."""
         if not HAS_KUBERNETES and dynamic_client is None:
@@ -317,7 +319,7 @@ class SupervisorClient:
 
     # --- plumbing -----------------------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         if self._cache_dir:
             shutil.rmtree(self._cache_dir, ignore_errors=True)
             self._cache_dir = None
@@ -421,7 +423,7 @@ class SupervisorClient:
             self._vm_group = group
         return self._vm_group
 
-    def served_version(self, group, kind):
+    def served_version(self, group: str, kind: str) -> Optional[str]:
         """The ``group/version`` to use for ``kind``: the group's preferred version when it serves the
         kind, else the first other version that does (the server lists them newest first). None when
         the Supervisor does not serve the kind. ``group`` "" is the core group (``v1``)."""
@@ -445,12 +447,12 @@ class SupervisorClient:
             self._served[key] = found
         return self._served[key]
 
-    def serves(self, group, kind):
+    def serves(self, group: str, kind: str) -> bool:
         """Whether the Supervisor serves ``kind`` of ``group`` (discovery, asked once per client)."""
         return self.served_version(group, kind) is not None
 
     @property
-    def vm_api_version(self):
+    def vm_api_version(self) -> str:
         """The preferred served ``vmoperator.vmware.com`` group/version, e.g. ``vmoperator.vmware.com/v1alpha5``."""
         preferred = self._vmoperator_group().get("preferredVersion") or {}
         if preferred.get("groupVersion"):
@@ -462,51 +464,52 @@ class SupervisorClient:
         return "%s/%s" % (VMOP_GROUP, versions[0])
 
     @property
-    def vm_version(self):
+    def vm_version(self) -> str:
         """Only the version of ``vm_api_version``, e.g. ``v1alpha5``."""
         return self.vm_api_version.split("/", 1)[1]
 
     @property
-    def served_vm_versions(self):
+    def served_vm_versions(self) -> List[str]:
         """Every served ``vmoperator.vmware.com`` version (``v1alpha2`` ...), as the server lists them."""
         return [v.get("version") for v in self._vmoperator_group().get("versions") or () if v.get("version")]
 
     # --- reads --------------------------------------------------------------------------
 
     @_names_first(namespace=False)
-    def get_object(self, api_version, kind, namespace, name):
+    def get_object(self, api_version: str, kind: str, namespace: Optional[str], name: str) -> Optional[Dict[str, Any]]:
         """Any object as a dict, or None when it does not exist."""
         return self._get_or_none(api_version, kind, namespace, name,
                                  "read %s %s/%s" % (kind, namespace, name) if namespace else "read %s %s" % (kind, name))
 
     @_names_first(namespace=False, names=())
-    def list_objects(self, api_version, kind, namespace=None, label_selector=None):
+    def list_objects(self, api_version: str, kind: str, namespace: Optional[str] = None,
+                     label_selector: Optional[str] = None) -> List[Dict[str, Any]]:
         """Objects of a kind (in a namespace, or cluster-wide without one) as dicts."""
         return self._list(api_version, kind, namespace, "list %s in %s" % (kind, namespace or "all namespaces"),
                           label_selector=label_selector)
 
     @_names_first()
-    def get_vm(self, namespace, name):
+    def get_vm(self, namespace: str, name: str) -> Optional[Dict[str, Any]]:
         return self.get_object(self.vm_api_version, "VirtualMachine", namespace, name)
 
     @_names_first(names=())
-    def list_vms(self, namespace, label_selector=None):
+    def list_vms(self, namespace: str, label_selector: Optional[str] = None) -> List[Dict[str, Any]]:
         return self.list_objects(self.vm_api_version, "VirtualMachine", namespace, label_selector)
 
     @_names_first(names=())
-    def namespace_exists(self, namespace):
+    def namespace_exists(self, namespace: str) -> bool:
         return self.get_object("v1", "Namespace", None, namespace) is not None
 
     @_names_first(names=())
-    def list_pvcs(self, namespace):
+    def list_pvcs(self, namespace: str) -> List[Dict[str, Any]]:
         return self.list_objects("v1", "PersistentVolumeClaim", namespace)
 
     @_names_first()
-    def get_pvc(self, namespace, name):
+    def get_pvc(self, namespace: str, name: str) -> Optional[Dict[str, Any]]:
         return self.get_object("v1", "PersistentVolumeClaim", namespace, name)
 
     @_names_first(names=())
-    def pvcs_owned_by(self, namespace, uid):
+    def pvcs_owned_by(self, namespace: str, uid: Optional[str]) -> List[Dict[str, Any]]:
         """The PVCs of ``namespace`` whose ``metadata.ownerReferences`` hold ``uid``, sorted by name:
         the ones Kubernetes' garbage collector deletes with that owner."""
         if not uid:
@@ -517,12 +520,12 @@ class SupervisorClient:
         return sorted(owned, key=lambda pvc: (pvc.get("metadata") or {}).get("name") or "")
 
     @_names_first(names=())
-    def secret_names(self, namespace):
+    def secret_names(self, namespace: str) -> List[str]:
         """Names of the namespace's Secrets, sorted. Only metadata is asked for; data is dropped here."""
         return self._names("Secret", namespace)
 
     @_names_first(names=())
-    def configmap_names(self, namespace):
+    def configmap_names(self, namespace: str) -> List[str]:
         return self._names("ConfigMap", namespace)
 
     def _names(self, kind, namespace, api_version="v1"):
@@ -532,7 +535,7 @@ class SupervisorClient:
                       if (item.get("metadata") or {}).get("name"))
 
     @_names_first()
-    def image_exists(self, namespace, name):
+    def image_exists(self, namespace: str, name: str) -> Optional[bool]:
         """Whether an image ``name`` exists for ``namespace``: a VirtualMachineImage there, else a
         ClusterVirtualMachineImage. None when the Supervisor serves neither kind."""
         namespaced = self.served_version(VMOP_GROUP, IMAGE_KIND)
@@ -544,7 +547,7 @@ class SupervisorClient:
         return clustered is not None and self.get_object(clustered, CLUSTER_IMAGE_KIND, None, name) is not None
 
     @_names_first(names=())
-    def subnet_names(self, namespace):
+    def subnet_names(self, namespace: str) -> Optional[Dict[str, List[str]]]:
         """``{"Subnet": [names], "SubnetSet": [names]}`` of the namespace (NSX-VPC); a kind the Supervisor
         does not serve lists nothing. None when it serves neither (no ``crd.nsx.vmware.com``)."""
         versions = dict((kind, self.served_version(NSX_GROUP, kind)) for kind in SUBNET_KINDS)
@@ -555,7 +558,7 @@ class SupervisorClient:
     # --- VirtualMachineSnapshot ---------------------------------------------------------
 
     @property
-    def snapshot_api_version(self):
+    def snapshot_api_version(self) -> Optional[str]:
         """The served ``vmoperator.vmware.com`` version of VirtualMachineSnapshot, or None."""
         return self.served_version(VMOP_GROUP, SNAPSHOT_KIND)
 
@@ -567,11 +570,12 @@ class SupervisorClient:
         return version
 
     @_names_first()
-    def get_snapshot(self, namespace, name):
+    def get_snapshot(self, namespace: str, name: str) -> Optional[Dict[str, Any]]:
         return self.get_object(self._snapshot_version(), SNAPSHOT_KIND, namespace, name)
 
     @_names_first(names=("name", "vm_name"))
-    def create_snapshot(self, namespace, name, vm_name, memory=False, description=None, dry_run=False):
+    def create_snapshot(self, namespace: str, name: str, vm_name: str, memory: bool = False,
+                        description: Optional[str] = None, dry_run: bool = False) -> Any:
         """Create (server-side apply) a VirtualMachineSnapshot of VM ``vm_name`` → the server's answer.
 
         The VM is named in ``spec.vmName`` and, for VM Operator versions that reference it so,
@@ -585,13 +589,15 @@ class SupervisorClient:
                            "metadata": {"name": name, "namespace": namespace}, "spec": spec}, dry_run=dry_run)
 
     @_names_first()
-    def delete_snapshot(self, namespace, name, dry_run=False, preconditions=None):
+    def delete_snapshot(self, namespace: str, name: str, dry_run: bool = False,
+                        preconditions: Optional[Mapping[str, Any]] = None) -> Any:
         return self.delete(self._snapshot_version(), SNAPSHOT_KIND, namespace, name, dry_run, preconditions)
 
     # --- writes -------------------------------------------------------------------------
 
     @_names_first(namespace=False)
-    def patch(self, api_version, kind, namespace, name, patch, dry_run=False):
+    def patch(self, api_version: str, kind: str, namespace: Optional[str], name: str, patch: Mapping[str, Any],
+              dry_run: bool = False) -> Any:
         """JSON merge patch (RFC 7386) → the object as the server answers it.
 
         Retried on 503/reset, and on 409 unless the patch pins ``metadata.resourceVersion``.
@@ -604,11 +610,12 @@ class SupervisorClient:
             body=patch, content_type=MERGE_PATCH, dry_run="All" if dry_run else None)
 
     @_names_first()
-    def patch_vm(self, namespace, name, patch, dry_run=False):
+    def patch_vm(self, namespace: str, name: str, patch: Mapping[str, Any], dry_run: bool = False) -> Any:
         return self.patch(self.vm_api_version, "VirtualMachine", namespace, name, patch, dry_run)
 
     @_names_first()
-    def patch_vm_pinned(self, namespace, name, metadata, resource_version, dry_run=False):
+    def patch_vm_pinned(self, namespace: str, name: str, metadata: Mapping[str, Any], resource_version: str,
+                        dry_run: bool = False) -> Any:
         """Merge patch of a VirtualMachine's ``metadata`` (annotations, finalizers ...) that the server
         applies only while the object is at ``resource_version``; ``ConflictError`` otherwise.
 
@@ -620,12 +627,13 @@ class SupervisorClient:
         return self.patch_vm(namespace, name, patch, dry_run)
 
     @_names_first()
-    def remove_annotations(self, namespace, name, keys, dry_run=False):
+    def remove_annotations(self, namespace: str, name: str, keys: Iterable[str], dry_run: bool = False) -> Any:
         """Remove annotations from a VirtualMachine in one merge patch (null values); absent keys are fine."""
         patch = {"metadata": {"annotations": dict((key, None) for key in keys)}}
         return self.patch_vm(namespace, name, patch, dry_run)
 
-    def apply(self, obj, field_manager=FIELD_MANAGER, dry_run=False, force=False):
+    def apply(self, obj: Mapping[str, Any], field_manager: str = FIELD_MANAGER, dry_run: bool = False,
+              force: bool = False) -> Any:
         """Server-side apply of ``obj`` (created when missing) → the object as the server answers it."""
         metadata = obj.get("metadata") or {}
         namespace, name = _namespace_of(obj), metadata.get("name")
@@ -641,7 +649,8 @@ class SupervisorClient:
                              **params)
 
     @_names_first(namespace=False)
-    def delete(self, api_version, kind, namespace, name, dry_run=False, preconditions=None, propagation_policy=None):
+    def delete(self, api_version: str, kind: str, namespace: Optional[str], name: str, dry_run: bool = False,
+               preconditions: Optional[Mapping[str, Any]] = None, propagation_policy: Optional[str] = None) -> Any:
         """DELETE an object → the server's answer (the object, or a Status); None when it is not there.
 
         ``preconditions`` (``{"uid", "resourceVersion"}``) make the server refuse (409 ``CONFLICT``)
@@ -663,7 +672,8 @@ class SupervisorClient:
             return None
 
     @_names_first()
-    def delete_vm(self, namespace, name, dry_run=False, preconditions=None, propagation_policy=None):
+    def delete_vm(self, namespace: str, name: str, dry_run: bool = False,
+                  preconditions: Optional[Mapping[str, Any]] = None, propagation_policy: Optional[str] = None) -> Any:
         """DELETE a VirtualMachine. Unless it is paused, VM Operator then deletes the vSphere VM behind
         it before it drops its finalizer; the claims it owns go with it (Background) unless orphaned."""
         return self.delete(self.vm_api_version, "VirtualMachine", namespace, name, dry_run, preconditions,

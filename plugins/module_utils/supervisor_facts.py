@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.planner import backup_image, is_failover
 
@@ -20,7 +22,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.planner import b
 OPTIONAL_FACT_CODES = ("PERMISSION_DENIED", "API_RESOURCE_NOT_SERVED", "INVALID_NAME")
 
 
-def optional_fact(warn, lookup, what, *args):
+def optional_fact(warn: Callable[[str], Any], lookup: Callable[..., Any], what: str, *args: Any) -> Any:
     """``lookup(*args)``, or None (with a warning) when the Supervisor refuses or lacks the API."""
     try:
         return lookup(*args)
@@ -31,12 +33,14 @@ def optional_fact(warn, lookup, what, *args):
         return None
 
 
-def claim_names(pvcs):
+def claim_names(pvcs: Iterable[Mapping[str, Any]]) -> List[str]:
     """The names of PVC objects, sorted."""
     return sorted((pvc.get("metadata") or {}).get("name") for pvc in pvcs if (pvc.get("metadata") or {}).get("name"))
 
 
-def namespace_facts(supervisor, namespace, records, vcenter_instance_uuid, override_asked, warn):
+def namespace_facts(supervisor: Any, namespace: str, records: Iterable[Mapping[str, Any]],
+                    vcenter_instance_uuid: Optional[str], override_asked: bool,
+                    warn: Callable[[str], Any]) -> Dict[str, Any]:
     """``{"existing_claims": [...], "image_exists_by_name": {image: bool|None}, "subnets": {...}|None}``
     of an existing namespace (the caller knows it exists)."""
     images = sorted(set(backup_image(record.get("vm_resource")) for record in records
@@ -49,7 +53,8 @@ def namespace_facts(supervisor, namespace, records, vcenter_instance_uuid, overr
     }
 
 
-def image_exists_for(record, facts, vcenter_instance_uuid):
+def image_exists_for(record: Mapping[str, Any], facts: Mapping[str, Any],
+                     vcenter_instance_uuid: Optional[str]) -> Optional[bool]:
     """The ``image_exists`` planner fact of one VM: only a failover's image matters."""
     if not is_failover(record, vcenter_instance_uuid):
         return None

@@ -30,6 +30,7 @@ import os
 import socket
 import ssl
 import threading
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Union
 
 from ansible.module_utils.six.moves.http_client import HTTPException
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
@@ -67,7 +68,8 @@ class VapiError(VmServiceRestoreError):
 
     code = "VAPI_ERROR"
 
-    def __init__(self, http_status, error_type, messages, context=None):
+    def __init__(self, http_status: Optional[int], error_type: Optional[str], messages: Optional[Iterable[Any]],
+                 context: Optional[str] = None):
         self.http_status = http_status
         self.error_type = error_type or ("HTTP_%s" % http_status if http_status else "ERROR")
         self.messages = [message for message in (messages or ()) if isinstance(message, dict)]
@@ -89,7 +91,8 @@ class VapiError(VmServiceRestoreError):
         return self.error_type
 
     @classmethod
-    def from_body(cls, http_status, body, context=None):
+    def from_body(cls, http_status: Optional[int], body: Union[bytes, Dict[str, Any], None],
+                  context: Optional[str] = None) -> "VapiError":
         """VapiError from a vAPI error body (dict, or the raw bytes of a response)."""
         if isinstance(body, bytes):
             try:
@@ -125,7 +128,7 @@ class VcenterRest:
     shared, and a 401 seen by several threads at once leads to one new login.
     """
 
-    def __init__(self, params, request=None, sleep=None):
+    def __init__(self, params: Mapping[str, Any], request: Any = None, sleep: Optional[Callable[[float], Any]] = None):
         missing = [name for name in ("hostname", "username", "password") if not params.get(name)]
         if missing:
             raise InvalidInputError(
@@ -168,7 +171,7 @@ class VcenterRest:
 
     # --- session -------------------------------------------------------------------------
 
-    def login(self):
+    def login(self) -> "VcenterRest":
         """Create a session (``POST /api/session`` with HTTP Basic); returns self."""
         with self._lock:
             self._login_locked()
@@ -193,7 +196,7 @@ class VcenterRest:
         self._token = token
         return token
 
-    def logout(self):
+    def logout(self) -> None:
         """Delete the session (best effort: it expires on its own)."""
         with self._lock:
             token, self._token = self._token, None
@@ -237,7 +240,8 @@ class VcenterRest:
 
     # --- API -----------------------------------------------------------------------------
 
-    def register_vm(self, namespace, vm_moid, subnet_mappings=None):
+    def register_vm(self, namespace: str, vm_moid: str,
+                    subnet_mappings: Optional[Iterable[Mapping[str, Any]]] = None) -> str:
         """``POST .../instances/{namespace}/registervm``; the task id (``task-123:<uuid>``).
 
         Sent exactly once (see the module docstring). The body is ``{"vm": moid}``, plus
@@ -252,12 +256,12 @@ class VcenterRest:
             raise ApiAccessError("%s: vCenter returned no task id (%r)" % (context, task_id))
         return task_id
 
-    def get_task(self, task_id):
+    def get_task(self, task_id: str) -> Any:
         """CIS task info ``{status, progress, error, start_time, end_time, ...}`` (retried)."""
         context = "task %s" % task_id
         return self._retried(lambda: self._call("GET", TASK_PATH % quote(task_id, safe=""), context=context))
 
-    def system_version(self):
+    def system_version(self) -> str:
         """The appliance version, e.g. ``8.0.3`` or ``9.0.0`` (retried)."""
         info = self._retried(lambda: self._call("GET", VERSION_PATH, context="appliance version"))
         version = info.get("version") if isinstance(info, dict) else info

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, Mapping
+
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError
@@ -16,7 +18,7 @@ CONNECTION_OPTIONS = ("hostname", "username", "password", "port", "validate_cert
                       "proxy_host", "proxy_port", "request_timeout")
 
 
-def vmware_argument_spec():
+def vmware_argument_spec() -> Dict[str, Dict[str, Any]]:
     return dict(
         hostname=dict(type="str", fallback=(env_fallback, ["VMWARE_HOST"])),
         username=dict(type="str", aliases=["user", "admin"], fallback=(env_fallback, ["VMWARE_USER"])),
@@ -30,7 +32,7 @@ def vmware_argument_spec():
     )
 
 
-def vsphere_client_from_params(params):
+def vsphere_client_from_params(params: Mapping[str, Any]) -> VsphereClient:
     """Log in once with the module's connection options; the caller owns (and closes) the client."""
     missing = [name for name in ("hostname", "username", "password") if not params.get(name)]
     if missing:

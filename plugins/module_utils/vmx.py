@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from typing import Iterable, List, Optional, Tuple, Union
 
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import normalize_uuid
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import BackupDataError
@@ -24,40 +25,40 @@ _ESCAPE = re.compile(rb"\|([0-9A-Fa-f]{2})")
 class VmxFile:
     """The key/value pairs of one VMX file, with case-insensitive lookup."""
 
-    def __init__(self, entries, skipped_lines=0):
+    def __init__(self, entries: Iterable[Tuple[str, str]], skipped_lines: int = 0):
         # Last assignment wins, as in vSphere; original key spelling is kept for output.
         self._entries = {}
         for key, value in entries:
             self._entries[key.lower()] = (key, value)
         self.skipped_lines = skipped_lines
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Optional[str] = None) -> Optional[str]:
         entry = self._entries.get(key.lower())
         return entry[1] if entry else default
 
-    def items(self):
+    def items(self) -> List[Tuple[str, str]]:
         """(original key, value) pairs."""
         return list(self._entries.values())
 
     @property
-    def display_name(self):
+    def display_name(self) -> Optional[str]:
         return self.get("displayName")
 
     @property
-    def bios_uuid(self):
+    def bios_uuid(self) -> Optional[str]:
         return normalize_uuid(self.get("uuid.bios"))
 
     @property
-    def instance_uuid(self):
+    def instance_uuid(self) -> Optional[str]:
         return normalize_uuid(self.get("vc.uuid"))
 
 
-def unescape_value(raw_bytes):
+def unescape_value(raw_bytes: bytes) -> bytes:
     """Undo VMX ``|XX`` escapes; the result is bytes."""
     return _ESCAPE.sub(lambda match: bytes([int(match.group(1), 16)]), raw_bytes)
 
 
-def parse_vmx(content):
+def parse_vmx(content: Union[bytes, str]) -> VmxFile:
     """Parse VMX ``content`` (bytes or str) into a VmxFile.
 
     Lines that are not ``key = "value"`` (comments, blanks, damage) are

@@ -13,12 +13,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+from typing import Iterable, List, Optional
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     BackupDataError,
     SourceError,
 )
-from ansible_collections.vmservice.restore.plugins.module_utils.vmx import parse_vmx
+from ansible_collections.vmservice.restore.plugins.module_utils.vmx import VmxFile, parse_vmx
 
 # A real VMX with every VM Service key is well under a few MiB; this only stops a runaway read.
 MAX_VMX_FILE_SIZE = 256 * 1024 * 1024
@@ -27,17 +28,17 @@ MAX_VMX_FILE_SIZE = 256 * 1024 * 1024
 class VmxSource:
     __slots__ = ("path", "vmx", "error")
 
-    def __init__(self, path, vmx=None, error=None):
+    def __init__(self, path: str, vmx: Optional[VmxFile] = None, error: Optional[BackupDataError] = None):
         self.path = path
         self.vmx = vmx
         self.error = error
 
     @property
-    def display_name(self):
+    def display_name(self) -> Optional[str]:
         return self.vmx.display_name if self.vmx is not None else os.path.splitext(os.path.basename(self.path))[0]
 
 
-def expand_vmx_paths(paths):
+def expand_vmx_paths(paths: Iterable[str]) -> List[str]:
     """Files as given, directories searched recursively (sorted, deduplicated)."""
     found = []
     for path in paths:
@@ -59,7 +60,7 @@ def expand_vmx_paths(paths):
     return unique
 
 
-def read_vmx_sources(paths):
+def read_vmx_sources(paths: Iterable[str]) -> List[VmxSource]:
     """Parsed VmxSource for each file under ``paths``."""
     sources = []
     for path in expand_vmx_paths(paths):

@@ -14,6 +14,7 @@ __metaclass__ = type
 import socket
 import ssl
 import time
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import FLAG_KEYS
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
@@ -51,8 +52,9 @@ WRITABLE_EXTRA_CONFIG_KEYS = frozenset(key for meaning in ("enable_auto_registra
 class VsphereClient:
     """A logged-in pyvmomi session. Use as a context manager so it always logs out."""
 
-    def __init__(self, hostname, username, password, port=443, validate_certs=True, ca_cert=None,
-                 proxy_host=None, proxy_port=None, timeout=60):
+    def __init__(self, hostname: str, username: str, password: str, port: int = 443, validate_certs: bool = True,
+                 ca_cert: Optional[str] = None, proxy_host: Optional[str] = None, proxy_port: Optional[int] = None,
+                 timeout: int = 60):
         if not HAS_PYVMOMI:
             raise MissingDependencyError("pyvmomi is required: %s" % PYVMOMI_IMPORT_ERROR)
         self.hostname = hostname
@@ -93,7 +95,7 @@ class VsphereClient:
         except vmodl.MethodFault as exc:
             raise ApiAccessError("vCenter %s refused the session: %s" % (where, exc.msg))
 
-    def close(self):
+    def close(self) -> None:
         if self._si is not None:
             try:
                 pyvim_connect.Disconnect(self._si)
@@ -108,15 +110,15 @@ class VsphereClient:
         self.close()
 
     @property
-    def api_version(self):
+    def api_version(self) -> str:
         return self.content.about.apiVersion
 
     @property
-    def instance_uuid(self):
+    def instance_uuid(self) -> str:
         """vCenter instance UUID (what VM Operator stores as manager-id)."""
         return self.content.about.instanceUuid
 
-    def folder_namespace_supported(self):
+    def folder_namespace_supported(self) -> bool:
         """Whether Folder.namespace exists on this server (vCenter 7.0+, not vcsim).
 
         Probed once with a one-object read: asking an unknown property in the
@@ -131,7 +133,7 @@ class VsphereClient:
                 self._folder_namespace_supported = False
         return self._folder_namespace_supported
 
-    def find_folder(self, path):
+    def find_folder(self, path: str) -> Any:
         """The folder at inventory path ``path`` (``/DC0/vm/ns1``)."""
         found = self._call(self.content.searchIndex.FindByInventoryPath, path.rstrip("/"))
         if not isinstance(found, vim.Folder):
@@ -139,7 +141,7 @@ class VsphereClient:
                                 remediation="Give the folder as /<datacenter>/vm/<folder>, as shown in the vSphere Client.")
         return found
 
-    def scan_inventory(self, vm_root=None, page_size=DEFAULT_PAGE_SIZE):
+    def scan_inventory(self, vm_root: Any = None, page_size: int = DEFAULT_PAGE_SIZE) -> List[Dict[str, Any]]:
         """One paged PropertyCollector retrieval of every folder and datacenter
         (for paths and namespaces) and every VM under ``vm_root`` (default: all).
 
@@ -220,7 +222,7 @@ class VsphereClient:
     def _ref(self, kind, moid):
         return kind(moid, self._si._stub)
 
-    def find_namespace_folders(self):
+    def find_namespace_folders(self) -> Dict[str, Dict[str, Optional[str]]]:
         """``{namespace: {"moid", "path"}}`` of the namespace VM folders, in one retrieval.
 
         A folder belongs to the namespace its ``Folder.namespace`` names; where the server
@@ -254,13 +256,13 @@ class VsphereClient:
                 found[namespace] = {"moid": folder["moid"], "path": snapshot.path(folder["moid"])}
         return found
 
-    def move_into_folder(self, vm_moid, folder_moid, timeout=DEFAULT_TASK_TIMEOUT):
+    def move_into_folder(self, vm_moid: str, folder_moid: str, timeout: float = DEFAULT_TASK_TIMEOUT) -> Any:
         """Move a VM into a folder (``Folder.MoveIntoFolder_Task``) and wait for it."""
         folder = self._ref(vim.Folder, folder_moid)
         task = self._call(folder.MoveIntoFolder_Task, [self._ref(vim.VirtualMachine, vm_moid)])
         return self.wait_for_task(task, timeout, "move %s into folder %s" % (vm_moid, folder_moid))
 
-    def set_extra_config(self, vm_moid, values, timeout=DEFAULT_TASK_TIMEOUT):
+    def set_extra_config(self, vm_moid: str, values: Mapping[str, Any], timeout: float = DEFAULT_TASK_TIMEOUT) -> Any:
         """Set ExtraConfig ``{key: value}`` with ``ReconfigVM_Task`` and wait for it.
 
         Only the auto-registration flag keys are accepted (``WRITABLE_EXTRA_CONFIG_KEYS``).
@@ -274,7 +276,8 @@ class VsphereClient:
         task = self._call(self._ref(vim.VirtualMachine, vm_moid).ReconfigVM_Task, spec)
         return self.wait_for_task(task, timeout, "set %s on %s" % (", ".join(sorted(values)), vm_moid))
 
-    def wait_for_task(self, task, timeout=DEFAULT_TASK_TIMEOUT, what=None, sleep=time.sleep, clock=time.monotonic):
+    def wait_for_task(self, task: Any, timeout: float = DEFAULT_TASK_TIMEOUT, what: Optional[str] = None,
+                      sleep: Callable[[float], Any] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Any:
         """Poll a vim Task (0.1 s doubling up to 2 s) until it succeeds; its result.
 
         Raises ``ApiAccessError`` with the task's fault when it fails, and a
@@ -306,10 +309,10 @@ class VsphereClient:
             delay = min(delay * 2, 2.0)
 
 
-def extra_config_to_dict(options):
+def extra_config_to_dict(options: Optional[Iterable[Any]]) -> Dict[str, str]:
     """ExtraConfig OptionValue list -> {key: str(value)}."""
     return dict((option.key, "" if option.value is None else str(option.value)) for option in options or ())
 
 
-def moref_id(obj):
+def moref_id(obj: Any) -> Optional[str]:
     return obj._moId if obj is not None else None

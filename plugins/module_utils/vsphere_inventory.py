@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import normalize_uuid
 
 
@@ -21,7 +23,7 @@ def _moid(ref):
 class InventorySnapshot:
     """Folders, datacenters and VMs of one retrieval, indexed by MoID."""
 
-    def __init__(self, objects, folder_namespace_supported):
+    def __init__(self, objects: Iterable[Dict[str, Any]], folder_namespace_supported: bool):
         self.folder_namespace_supported = folder_namespace_supported
         self._containers = {}
         self.vms = []
@@ -38,10 +40,10 @@ class InventorySnapshot:
                 self._by_folder_and_uuid.setdefault(key, []).append(vm)
 
     @staticmethod
-    def parent_moid(obj):
+    def parent_moid(obj: Mapping[str, Any]) -> Optional[str]:
         return _moid(obj["props"].get("parent"))
 
-    def path(self, moid):
+    def path(self, moid: Optional[str]) -> Optional[str]:
         """Inventory path (``/DC0/vm/ns1``); the invisible root folder is left out."""
         if moid not in self._paths:
             names = []
@@ -57,11 +59,11 @@ class InventorySnapshot:
             self._paths[moid] = "/" + "/".join(reversed(names)) if names else None
         return self._paths[moid]
 
-    def folder_name(self, moid):
+    def folder_name(self, moid: Optional[str]) -> Optional[str]:
         folder = self._containers.get(moid)
         return folder["props"].get("name") if folder else None
 
-    def folder_namespace(self, moid):
+    def folder_namespace(self, moid: Optional[str]) -> Optional[str]:
         """The namespace a folder belongs to: ``Folder.namespace`` where the
         server has it, else the folder's name (vcsim, see vcsim-on-debian.md)."""
         folder = self._containers.get(moid)
@@ -71,7 +73,7 @@ class InventorySnapshot:
             return folder["props"].get("namespace") or None
         return folder["props"].get("name")
 
-    def bios_uuid_peers(self, vm):
+    def bios_uuid_peers(self, vm: Mapping[str, Any]) -> List[str]:
         """Names of the other VMs in the same folder with the same BIOS UUID."""
         key = (self.parent_moid(vm), normalize_uuid(vm["props"].get("config.uuid")))
         return [peer["props"].get("name") for peer in self._by_folder_and_uuid.get(key, ()) if peer is not vm]

@@ -215,6 +215,7 @@ def _restore_role(ansible_playbook, namespace, directory, check=False, **extra):
                                         "app_resources_restore_dir": str(directory), **extra})
 
 
+@pytest.mark.smoke
 def test_export_delete_restore_export_round_trips_identical_objects(lab, app_ns, ansible_playbook, tmp_path):
     kinds = ("VirtualMachineGroup", "VirtualMachineService")
     before = {kind: {name: _desired(obj) for name, obj in _objects(lab, app_ns, kind).items()} for kind in kinds}

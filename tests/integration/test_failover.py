@@ -86,6 +86,7 @@ def interfaces_of(vm):
     return {i["name"]: (i["network"].get("kind"), i["network"].get("name")) for i in vm["spec"]["network"]["interfaces"]}
 
 
+@pytest.mark.smoke
 def test_failover_with_network_override_check_apply_apply_again(lab, site, ansible_playbook, tmp_path):
     spec = spec_for(site, tmp_path)
     report_path = tmp_path / ("restore-%s.json" % site.namespace)

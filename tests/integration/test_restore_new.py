@@ -180,6 +180,7 @@ def _forbidden_secret_strings(scenario):
 
 # --- the standard: check mode, apply, apply again -------------------------------------------
 
+@pytest.mark.smoke
 def test_check_mode_then_apply_then_apply_again_changes_nothing(lab, shop, ansible_playbook, tmp_path):
     report_dir = tmp_path / "reports"
     json_path, markdown_path = _report_paths(report_dir, shop.namespace)
