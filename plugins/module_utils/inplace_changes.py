@@ -90,8 +90,8 @@ def _problems(row: Dict[str, Any], registration: Optional[Dict[str, Any]], follo
     for check in checks:
         for problem in data.as_list(data.as_dict(check).get("problems")):
             problem = data.as_dict(problem)
-            problems.append(dict(_failure(problem.get("code"), problem.get("message"), problem.get("remediation")),
-                         stage="verify"))
+            found = _failure(problem.get("code"), problem.get("message"), problem.get("remediation"))
+            problems.append(dict(found, stage="verify"))
     return problems
 
 

@@ -82,7 +82,9 @@ def test_a_disk_only_restore_that_touched_the_vm_is_a_verify_problem():
 
 def test_a_network_override_is_checked_against_the_backup():
     override = [{"from": {"type": "SUBNET", "name": "old"}, "to": {"type": "SUBNET", "name": "new"}}]
-    interface = lambda name: {"network": {"interfaces": [{"name": "eth0", "network": {"kind": "Subnet", "name": name}}]}}
+
+    def interface(name):
+        return {"network": {"interfaces": [{"name": "eth0", "network": {"kind": "Subnet", "name": name}}]}}
     backup = {"vms": [{"vm_service_name": "crm-app", "namespace": NS, "vm_resource": {"spec": interface("old")}}]}
     (applied,) = changes([row(network_override=override)], NS, states=[state()], backup=backup,
                          after=after_restore(spec=interface("new")))

@@ -46,7 +46,7 @@ def test_plain_turns_any_mapping_sequence_and_string_into_plain_data():
     value = Lazy({"a": UserList([UserString("x"), 1, 2.5, True, None, (3,), frozenset([4])]), 5: OrderedDict(b="c")})
     result = inplace_data.plain(value)
     assert result == {"a": ["x", 1, 2.5, True, None, [3], [4]], "5": {"b": "c"}}
-    assert type(result) is dict and type(result["a"]) is list and type(result["a"][0]) is str
+    assert [value.__class__ for value in (result, result["a"], result["a"][0])] == [dict, list, str]
     assert inplace_data.plain(b"raw") == b"raw"
 
 
