@@ -349,6 +349,15 @@ ROLE_REMEDIATION = {
         "The load balancer's selector matches no VM of the namespace, so it has no backend: restore "
         'the VMs it serves first, and check their labels (guide 10.3: the service selects VMs by '
         'label, not by name).'),
+    'STATE_INVALID': (
+        "A state file role restore_existing recorded (<state_dir>/<namespace>/<vm>.json) is not one it "
+        'writes (not JSON, another VM or namespace, no vm or pvcs, a symbolic link or not a regular file): '
+        'nothing was changed. Restore the file from a copy, or move it away if that VM was never restored '
+        'by this role; without it a re-run cannot tell the VM before the restore from after.'),
+    'STATE_TOO_LARGE': (
+        'The state directory holds a state file over 4 MiB, more than 5000 files or more than 64 MiB '
+        'together, more than a restore of one namespace writes: nothing was changed. Check the directory '
+        '(restore_existing_state_dir) is the one the role writes and that nothing else was put there.'),
     'STILL_PAUSED': (
         'The VirtualMachine still carries a pause annotation, so VM Operator does not reconcile it: '
         'remove vmoperator.vmware.com/paused (or run the role with restore_new_unpause true).'),

@@ -335,7 +335,7 @@ def test_in_place_waits_for_the_vendor_then_restores(lab, place, ansible_playboo
     worker.start()
     try:
         wait_for(lambda: not worker.is_alive() or all(
-            power_state(lab, place.namespace, name) == "PoweredOff" for name in CRM), 90, "the VMs powered off")
+            power_state(lab, place.namespace, name) == "PoweredOff" for name in CRM), 300, "the VMs powered off")
         assert worker.is_alive(), "the run ended before the vendor's restore:\n%s" % outcome["result"].stdout[-12000:]
         assert registervm_posts(lab, seq) == [], "registered before the vendor's restore landed"
         assert_state_recorded(report_dir, place.namespace)
@@ -626,7 +626,7 @@ def test_automatic_registration_is_waited_for_not_called(lab, place, ansible_pla
     worker.start()
     try:
         wait_for(lambda: not worker.is_alive() or all(
-            power_state(lab, place.namespace, name) == "PoweredOff" for name in CRM), 90, "the VMs powered off")
+            power_state(lab, place.namespace, name) == "PoweredOff" for name in CRM), 300, "the VMs powered off")
         assert worker.is_alive(), "the run ended before the vendor's restore:\n%s" % outcome["result"].stdout[-12000:]
         assert_state_recorded(report_dir, place.namespace)
         _landed_opted_in(place)           # the vendor lands; WCP registers by itself
