@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.vmservice.restore.plugins.filter.app_resources_verdict import FilterModule
 from ansible_collections.vmservice.restore.plugins.module_utils import app_resources_verdict as av
+from ansible_collections.vmservice.restore.plugins.module_utils.app_resources_layout import dated_prune
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_text
 
 FAILED = {"failed": True, "error_code": "AUTHENTICATION_FAILED", "msg": "401", "remediation": "Fix it."}
@@ -17,7 +18,7 @@ def test_filters_are_the_functions():
     assert FilterModule().filters() == {
         "check_targets": av.check_targets, "group_membership": av.group_membership,
         "app_resources_needs_wait": av.needs_wait, "port_targets": av.port_targets,
-        "app_resources_problems": av.app_resources_problems}
+        "app_resources_problems": av.app_resources_problems, "dated_prune": dated_prune}
 
 
 def test_check_targets_valid_and_empty():
@@ -137,3 +138,16 @@ def test_a_wait_timeout_is_told_by_what_is_missing_and_saved_services_only_with_
     assert problems[0]["message"].endswith(" after 9 s")
     no_wait = av.app_resources_problems(state, {}, "shop", "", None, None)
     assert no_wait[0]["message"] == "no address in status.loadBalancer.ingress"
+
+
+def test_dated_prune_keeps_the_newest_and_this_run():
+    base = "/b/shop"
+    found = [{"path": base + "/index.json"}, {"path": base + "/2026-01-01/index.json"}, base + "/2026-01-03/index.json",
+             {"path": base + "/2026-01-02/index.json"}, {"nopath": 1}, 5]
+    assert dated_prune(found, base + "/", base + "/2026-01-04", 2) == [base + "/2026-01-01", base + "/2026-01-02"]
+    # this run's directory counts but is never deleted, even when it sorts first
+    assert dated_prune(found, base, base + "/2025-12-31", 1) == [base + "/2026-01-01", base + "/2026-01-02"]
+    assert dated_prune(found, base, base + "/2026-01-04", 4) == []
+    assert dated_prune(found, base, base + "/2026-01-04", 0) == []
+    assert dated_prune(found, base, base + "/2026-01-04", "-1") == []
+    assert dated_prune(None, base, base + "/x", "3") == []
