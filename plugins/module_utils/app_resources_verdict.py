@@ -165,9 +165,9 @@ def app_resources_problems(state: object, membership: object, namespace: str, wa
     for result in _records(_dict(port_results).get("results")):
         if module_failure(result, "state") is not None:
             item = _dict(result.get("item"))
-            problems.append(_coded("VirtualMachineService %s" % item.get("service"), "LB_PORT_UNREACHABLE",
-                                   "%s:%s did not answer within %s s (%s)" % (item.get("host"), item.get("port"), check_timeout,
-                                                                               result.get("msg") or "no answer")))
+            message = "%s:%s did not answer within %s s (%s)" % (
+                item.get("host"), item.get("port"), check_timeout, result.get("msg") or "no answer")
+            problems.append(_coded("VirtualMachineService %s" % item.get("service"), "LB_PORT_UNREACHABLE", message))
     return problems
 
 

@@ -10,8 +10,8 @@ import json
 from ansible_collections.vmservice.restore.plugins.filter.report_file_state import FilterModule
 from ansible_collections.vmservice.restore.plugins.module_utils.report_files import file_text, report_file_state
 
-REPORT = {"generated_at": "T2", "content_fingerprint": "f" * 64, "vms": [{"name": "a", "backup_age_hours": 2.5,
-                                                                        "restorable": True}]}
+REPORT = {"generated_at": "T2", "content_fingerprint": "f" * 64,
+          "vms": [{"name": "a", "backup_age_hours": 2.5, "restorable": True}]}
 MARKDOWN = {"content": base64.b64encode(("fingerprint `%s`" % ("f" * 64)).encode()).decode(), "encoding": "base64"}
 
 

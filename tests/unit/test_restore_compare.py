@@ -52,8 +52,8 @@ def test_filters_are_the_functions():
 
 def test_report_scope_names_or_every_vm_service_vm_of_the_namespace():
     records = [RECORD, dict(RECORD, vm_service_name="db"), dict(RECORD, vm_service_name="other", namespace="x"),
-               dict(RECORD, vm_service_name="novm", vm_resource=None), {"vm_service_name": "noverdict", "namespace": "shop",
-                                                                         "vm_resource": {"a": 1}},
+               dict(RECORD, vm_service_name="novm", vm_resource=None),
+               {"vm_service_name": "noverdict", "namespace": "shop", "vm_resource": {"a": 1}},
                dict(RECORD, vm_service_name=None), "junk"]
     assert rc.report_scope(records, [], "shop") == ["db", "web"]
     assert rc.report_scope(records, ["b", "a", "b"], "shop") == ["a", "b"]
