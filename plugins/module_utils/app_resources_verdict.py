@@ -105,10 +105,10 @@ def port_targets(saved_services: object, ingress: object, targets: object) -> li
             found.extend({"service": name, "host": target.get("host"), "port": target.get("port")}
                          for target in _records(targets[name]))
         elif name in ingress:
-            ports = [port for port in _records(_dict(service.get("spec")).get("ports"))
-                     if "port" in port and str(port.get("protocol") or "TCP").upper() == "TCP"]
-            found.extend({"service": name, "host": address, "port": int(port["port"])}
-                         for address in _list(ingress[name]) for port in ports)
+            ports = [_port(port.get("port")) for port in _records(_dict(service.get("spec")).get("ports"))
+                     if str(port.get("protocol") or "TCP").upper() == "TCP"]
+            found.extend({"service": name, "host": address, "port": port}
+                         for address in _list(ingress[name]) for port in ports if port is not None)
     return found
 
 
@@ -169,6 +169,14 @@ def app_resources_problems(state: object, membership: object, namespace: str, wa
                 item.get("host"), item.get("port"), check_timeout, result.get("msg") or "no answer")
             problems.append(_coded("VirtualMachineService %s" % item.get("service"), "LB_PORT_UNREACHABLE", message))
     return problems
+
+
+def _port(value):
+    """A port number, or None for anything else (a saved manifest is not trusted)."""
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _coded(obj, code, message):

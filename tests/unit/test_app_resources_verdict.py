@@ -72,7 +72,8 @@ def test_needs_wait(state, membership, wait):
 def test_port_targets():
     saved = {"objects": [
         {"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}, {"port": "443", "protocol": "tcp"},
-                                                         {"port": 53, "protocol": "UDP"}, {"name": "noport"}]}},
+                                                         {"port": 53, "protocol": "UDP"}, {"name": "noport"},
+                                                         {"port": "http"}, {"port": True}]}},
         {"metadata": {"name": "given"}, "spec": {"ports": [{"port": 80}]}},
         {"metadata": {"name": "noaddr"}, "spec": {"ports": [{"port": 80}]}},
         "junk"]}
