@@ -83,7 +83,8 @@ def vm_row(vm: Mapping, now_ms: int, max_age: float) -> dict:
     change with the passing of time.
     """
     version = vm.get("backup_version")
-    exact_age = None if version is None else (now_ms - int(version)) / _MS_PER_HOUR
+    version_ms = _int(version)
+    exact_age = None if version_ms is None else (now_ms - version_ms) / _MS_PER_HOUR
     too_old = None if exact_age is None or max_age <= 0 else exact_age > max_age
     errors = [_coded(item) for item in _list(vm.get("errors")) if isinstance(item, Mapping)]
     warnings = [_coded(item) for item in _list(vm.get("warnings")) if isinstance(item, Mapping)]
@@ -146,6 +147,16 @@ def truthy(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "on", "1")
     return bool(value)
+
+
+def _int(value):
+    """A backup version (milliseconds) as an int, or None when it is not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _coded(item):

@@ -125,5 +125,11 @@ def test_fingerprint_ignores_time_only():
     assert one["content_fingerprint"] == hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()
 
 
+def test_a_version_that_is_not_a_number_has_no_age():
+    for version in ("soon", True, [1]):
+        row = bv.vm_row(_vm(backup_version=version), NOW, 24)
+        assert row["backup_age_hours"] is None and row["backup_too_old"] is None and row["backup_version"] == version
+
+
 def test_problem_line_without_codes():
     assert bv.problem_line({"name": "a", "vm_service_name": "a"}) == "a: "
