@@ -176,7 +176,7 @@ options:
     description:
       - Seconds all the waits of the task may take together. On expiry the module fails and says what it
         saw last.
-      - With O(vms), of all VMs together: a VM still queued behind O(parallel) others has what is left.
+      - With O(vms), of all VMs together; a VM still queued behind O(parallel) others has what is left.
       - A power state that is not reported in time fails with C(error_code=POWER_TIMEOUT); C(spec.powerState)
         stays set (RV(changed) is true when the task set it), so running the task again only waits again.
       - Every other wait fails with C(error_code=WAIT_TIMEOUT).
