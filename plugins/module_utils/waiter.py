@@ -209,8 +209,7 @@ class Waiter:
             while True:
                 yield self.interval
         else:
-            for delay in backoff_intervals(self.initial_interval, self.interval):
-                yield delay
+            yield from backoff_intervals(self.initial_interval, self.interval)
 
     def until(self, fetch, predicate, what):
         """Return the first fetched value ``predicate`` accepts; ``WaitTimeoutError`` otherwise.

@@ -53,7 +53,7 @@ attributes:
         written. The dry-run finalizer patch is made against the VirtualMachine as it is (a dry-run delete
         marks nothing), so it only proves the Supervisor accepts it.
       - Nothing is waited for. Unmet O(wait_for) conditions are reported as warnings and in RV(waits).
-      - With O(vms), the same for every VM; a VM that does not exist yet is reported with RV(vms[].vm) null.
+      - With O(vms), the same for every VM; a VM that does not exist yet is reported in RV(vms) with C(vm) null.
   diff_mode:
     support: full
     description:

@@ -105,8 +105,8 @@ def test_every_vm_is_unpaused_and_powered_on_with_one_client(monkeypatch):
 
 def test_an_entry_sets_its_own_power_state_and_unpause(monkeypatch):
     supervisor = FakeSupervisor([vm("web-1"), vm("db-1", paused=False, power="PoweredOn")])
-    module = run(batch_module(vms=["web-1", {"name": "db-1", "power_state": "PoweredOff", "unpause": False,
-                                              "wait_for": []}]), supervisor, monkeypatch)
+    entry = {"name": "db-1", "power_state": "PoweredOff", "unpause": False, "wait_for": []}
+    module = run(batch_module(vms=["web-1", entry]), supervisor, monkeypatch)
     web, db = module.exit["vms"]
     assert web["vm"]["power_state"]["spec"] == "PoweredOn" and not web["vm"]["paused"]
     assert web["waits"][0]["expected"] == "exists" and db["waits"][0]["expected"] != "exists"  # its own wait_for

@@ -89,7 +89,9 @@ def test_run_one_keeps_a_result_an_error_and_a_crash():
     class Changed(VmServiceRestoreError):
         code = "POWER_TIMEOUT"
         changed = True
-    assert vm_batch.run_one(lambda r: (_ for _ in ()).throw(Changed("late", details={"x": 1})), {"name": "c"}) == {
+    def late(request):
+        raise Changed("late", details={"x": 1})
+    assert vm_batch.run_one(late, {"name": "c"}) == {
         "failed": True, "changed": True, "msg": "late", "error_code": "POWER_TIMEOUT", "details": {"x": 1},
         "remediation": remediation_for("POWER_TIMEOUT"), "name": "c"}  # the catalog's, the error had none
 

@@ -178,7 +178,7 @@ def test_condition_true_and_what_it_saw():
 # --- polls that start fast and back off ---------------------------------------------------------
 
 def take(generator, count):
-    return [next(generator) for _ in range(count)]
+    return [next(generator) for _number in range(count)]
 
 
 def test_backoff_intervals_double_from_initial_up_to_the_cap():
