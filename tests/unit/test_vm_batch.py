@@ -89,6 +89,7 @@ def test_run_one_keeps_a_result_an_error_and_a_crash():
     class Changed(VmServiceRestoreError):
         code = "POWER_TIMEOUT"
         changed = True
+
     def late(request):
         raise Changed("late", details={"x": 1})
     assert vm_batch.run_one(late, {"name": "c"}) == {
