@@ -10,6 +10,10 @@ so a timeout reports, for example, "last seen: status.powerState=PoweredOff".
 
     waiter = Waiter(timeout=300, interval=2)
     vm = waiter.until(lambda: client.get_vm(ns, name), vm_power_state("PoweredOn"), "VM ns/web-1")
+
+With ``initial_interval`` the polls start fast and back off (``backoff_intervals``): a
+condition that already holds, or holds within a second, is seen at once, and one that
+takes minutes costs no more requests than with the plain ``interval``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -161,14 +165,32 @@ def condition_true(condition_type):
 
 # --- the waiter ---------------------------------------------------------------------------
 
+BACKOFF_FACTOR = 2.0
+
+
+def backoff_intervals(initial, cap, factor=BACKOFF_FACTOR):
+    """The seconds between polls: ``initial``, then times ``factor`` each time, never above ``cap``.
+
+    An endless generator. ``initial`` above ``cap`` starts at ``cap``; ``factor`` below 1 is
+    taken as 1 (never speed up).
+    """
+    delay = min(float(initial), float(cap))
+    factor = max(float(factor), 1.0)
+    while True:
+        yield delay
+        delay = min(delay * factor, float(cap))
+
+
 class Waiter:
     """Poll within ``timeout`` seconds every ``interval`` seconds.
 
     ``on_progress(event)`` is called after every fetch with ``{what, attempt, elapsed,
-    satisfied, observed}``.
+    satisfied, observed}``. ``initial_interval`` (None: every ``interval``) makes the polls start
+    at that many seconds and double up to ``interval``.
     """
 
-    def __init__(self, timeout, interval, clock=time.monotonic, sleep=time.sleep, on_progress=None):
+    def __init__(self, timeout, interval, clock=time.monotonic, sleep=time.sleep, on_progress=None,
+                 initial_interval=None):
         if timeout is None or timeout < 0:
             raise ValueError("timeout must be zero or more seconds")
         if interval is None or interval <= 0:
@@ -178,6 +200,16 @@ class Waiter:
         self.clock = clock
         self.sleep = sleep
         self.on_progress = on_progress
+        if initial_interval is not None and initial_interval <= 0:
+            raise ValueError("initial_interval must be more than zero seconds")
+        self.initial_interval = initial_interval
+
+    def _intervals(self):
+        if self.initial_interval is None:
+            while True:
+                yield self.interval
+        else:
+            yield from backoff_intervals(self.initial_interval, self.interval)
 
     def until(self, fetch, predicate, what):
         """Return the first fetched value ``predicate`` accepts; ``WaitTimeoutError`` otherwise.
@@ -187,6 +219,7 @@ class Waiter:
         start = self.clock()
         deadline = start + self.timeout
         attempt = 0
+        intervals = self._intervals()
         while True:
             value = fetch()
             attempt += 1
@@ -200,7 +233,7 @@ class Waiter:
             remaining = deadline - now
             if remaining <= 0:
                 raise self._timeout(value, predicate, what, now - start, attempt)
-            self.sleep(min(self.interval, remaining))
+            self.sleep(min(next(intervals), remaining))
 
     def _timeout(self, value, predicate, what, elapsed, attempts):
         expected = getattr(predicate, "expected", None) or getattr(predicate, "__name__", "condition")

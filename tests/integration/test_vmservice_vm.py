@@ -282,3 +282,98 @@ def test_a_power_state_not_reached_in_time_is_power_timeout_and_rerunnable(ansib
     done = run_task(ansible_playbook, tmp_path, dict(args, timeout=60))
     assert not done.get("failed") and done["changed"] is False, done
     assert done["vm"]["power_state"] == {"spec": "PoweredOn", "status": "PoweredOn"}
+
+
+# --- the batch form (vms): one client for many VMs -----------------------------------------------------------------
+
+DISCOVERY_PREFIXES = ("/api", "/apis", "/version")
+
+
+def discovery_requests(entries):
+    """The k8s requests of discovery (/api, /apis, /apis/<group>[/<version>]), not of objects."""
+    found = []
+    for entry in entries:
+        path = entry["path"].split("?", 1)[0]
+        parts = [part for part in path.split("/") if part]
+        if entry["endpoint"] == "k8s" and entry["method"] == "GET" and (
+                parts in (["api"], ["apis"], ["version"], ["api", "v1"])
+                or (parts[:1] == ["apis"] and len(parts) <= 3)):
+            found.append(path)
+    return found
+
+
+def add_restored_vms(lab, namespace, names):
+    objects = []
+    for name in names:
+        claim = "restored-%s" % name
+        secret = "%s-bootstrap" % name
+        objects += [bootstrap_secret(namespace, secret), pending_claim(namespace, claim),
+                    restored_vm(namespace, name=name, claim=claim, secret=secret)]
+    assert not cli.put_objects(lab.env, objects)["errors"]
+
+
+def test_batch_check_mode_then_apply_then_unchanged(ansible_playbook, lab, namespace, tmp_path):
+    others = ["vmv-web-2", "vmv-web-3"]
+    add_restored_vms(lab, namespace, others)
+    args = {"namespace": namespace, "vms": [VM, {"name": others[0]}, {"name": others[1], "wait_for": ["exists"]}],
+            "power_state": "PoweredOn", "parallel": 3, "timeout": 60, "poll_interval": 0.5}
+
+    # Check mode: one dry-run patch per VM, a diff per VM, nothing written, nothing waited for.
+    seq = lab.last_seq()
+    preview = run_task(ansible_playbook, tmp_path, args, check=True, diff=True)
+    assert preview["changed"] is True and not preview.get("failed"), preview
+    assert [vm["name"] for vm in preview["vms"]] == [VM] + others
+    assert all(vm["changed"] and vm["vm"]["power_state"]["spec"] == "PoweredOn" for vm in preview["vms"])
+    assert lab.mutations_since(seq) == []
+    patches = [r for r in lab.requests_since(seq) if r["method"] == "PATCH"]
+    assert len(patches) == 3 and all(r["dry_run"] and "dryRun=All" in r["query"] for r in patches)
+    assert preview["_stdout"].count("VirtualMachine vmv-web") >= 3  # one diff header per VM
+    assert '+    "powerState": "PoweredOn"' in preview["_stdout"]
+    discovery = discovery_requests(lab.requests_since(seq))
+    assert discovery and len(discovery) == len(set(discovery)), discovery  # one discovery for all VMs
+
+    # Apply: the claims bind once their disks are registered; every VM unpaused and powered on.
+    cli.put_objects(lab.env, [register_volume(namespace, claim) for claim in
+                              [CLAIM] + ["restored-%s" % name for name in others]])
+    seq = lab.last_seq()
+    applied = run_task(ansible_playbook, tmp_path, args)
+    assert applied["changed"] is True and not applied.get("failed"), applied
+    for entry in applied["vms"]:
+        assert entry["changed"] is True and "failed" not in entry, entry
+        assert entry["vm"]["power_state"] == {"spec": "PoweredOn", "status": "PoweredOn"}
+        assert not entry["vm"]["paused"]
+    assert [w["expected"] for w in applied["vms"][2]["waits"]][0] == "exists"
+    assert sorted((w["method"], w["dry_run"]) for w in lab.mutations_since(seq)) == [("PATCH", False)] * 3
+    discovery = discovery_requests(lab.requests_since(seq))
+    assert len(discovery) == len(set(discovery)), discovery
+    for name in [VM] + others:
+        vm = read_vm(lab, namespace, name)
+        assert PAUSED not in vm["metadata"].get("annotations", {}) and vm["status"]["powerState"] == "PoweredOn"
+
+    # Again: nothing to do, nothing written.
+    seq = lab.last_seq()
+    again = run_task(ansible_playbook, tmp_path, args, diff=True)
+    assert again["changed"] is False and [vm["changed"] for vm in again["vms"]] == [False] * 3
+    assert lab.mutations_since(seq) == []
+
+
+def test_batch_with_a_failing_vm_does_the_others_and_fails_coded(ansible_playbook, lab, namespace, tmp_path):
+    add_restored_vms(lab, namespace, ["vmv-stuck"])  # its claim stays Pending: never registered
+    cli.put_objects(lab.env, [register_volume(namespace)])
+    args = {"namespace": namespace, "vms": ["vmv-stuck", VM], "power_state": "PoweredOn", "timeout": 4,
+            "poll_interval": 0.5}
+    outcome = run_task(ansible_playbook, tmp_path, args)
+    assert outcome["failed"] and outcome["error_code"] == "FOLLOW_UP_FAILED", outcome
+    assert outcome["details"]["failed"] == ["vmv-stuck"] and "vmv-stuck (WAIT_TIMEOUT)" in outcome["msg"]
+    assert outcome["changed"] is True  # the other VM was powered on
+    stuck, done = outcome["vms"]
+    assert stuck["name"] == "vmv-stuck" and stuck["error_code"] == "WAIT_TIMEOUT" and "vm" not in stuck
+    assert stuck["remediation"] and "Pending" in stuck["details"]["last_seen"]
+    assert done["name"] == VM and done["vm"]["power_state"]["status"] == "PoweredOn"
+    assert PAUSED in read_vm(lab, namespace, "vmv-stuck")["metadata"]["annotations"]  # waited, not patched
+
+    # A bad element is refused before any request.
+    seq = lab.last_seq()
+    refused = run_task(ansible_playbook, tmp_path, dict(args, vms=[VM, "Not_A_Name"]))
+    assert refused["failed"] and refused["error_code"] == "INVALID_NAME" and "vms[1].name" in refused["msg"]
+    assert [entry for entry in lab.requests_since(seq) if entry["endpoint"] == "k8s"] == []

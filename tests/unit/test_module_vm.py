@@ -153,7 +153,7 @@ def run(module, client, monkeypatch):
 def test_argument_spec_and_documentation_agree():
     documented = yaml.safe_load(module_under_test.DOCUMENTATION)["options"]
     spec = module_under_test.argument_spec()
-    own = {"namespace", "name", "state", "allow_destructive", "delete_vsphere_vm", "owned_pvcs", "keep_vsphere_vm",
+    own = {"namespace", "name", "vms", "parallel", "state", "allow_destructive", "delete_vsphere_vm", "owned_pvcs", "keep_vsphere_vm",
            "wait_for", "unpause", "power_state", "wait", "timeout", "poll_interval"}
     assert set(documented) == own
     for name in own:

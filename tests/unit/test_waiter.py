@@ -173,3 +173,39 @@ def test_condition_true_and_what_it_saw():
     assert predicate.observed(failing) == "condition VirtualMachineCreated=False (NotFound: no such VM)"
     assert predicate.observed({"status": {}}) == "condition VirtualMachineCreated not reported"
     assert predicate.expected == "condition VirtualMachineCreated=True"
+
+
+# --- polls that start fast and back off ---------------------------------------------------------
+
+def take(generator, count):
+    return [next(generator) for _number in range(count)]
+
+
+def test_backoff_intervals_double_from_initial_up_to_the_cap():
+    assert take(waiter_mod.backoff_intervals(0.25, 2), 6) == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert take(waiter_mod.backoff_intervals(0.5, 5, factor=3), 4) == [0.5, 1.5, 4.5, 5.0]
+
+
+def test_backoff_intervals_start_at_the_cap_when_initial_is_above_it_and_never_speed_up():
+    assert take(waiter_mod.backoff_intervals(10, 2), 3) == [2.0, 2.0, 2.0]
+    assert take(waiter_mod.backoff_intervals(1, 4, factor=0.5), 3) == [1.0, 1.0, 1.0]
+
+
+def test_waiter_with_initial_interval_backs_off_to_its_interval():
+    waiter, clock = make(timeout=10, interval=2, initial_interval=0.25)
+    with pytest.raises(WaitTimeoutError) as raised:
+        waiter.until(lambda: None, exists(), "VM")
+    assert clock.sleeps[:5] == [0.25, 0.5, 1.0, 2.0, 2.0]
+    assert sum(clock.sleeps) == pytest.approx(10.0)  # the last sleep is cut to the deadline
+    assert raised.value.details["attempts"] == len(clock.sleeps) + 1
+
+
+def test_waiter_with_initial_interval_sees_a_quick_condition_quickly():
+    waiter, clock = make(timeout=10, interval=2, initial_interval=0.25)
+    waiter.until(sequence(None, None, {"x": 1}), exists(), "VM")
+    assert clock.sleeps == [0.25, 0.5]
+
+
+def test_a_bad_initial_interval_is_refused():
+    with pytest.raises(ValueError):
+        Waiter(5, 1, initial_interval=0)
