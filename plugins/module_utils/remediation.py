@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Optional
+
 WCP_PREFIX = "VCenterWcpWorkloadRegisterVM"
 
 _DUPLICATE_BIOS_UUID = (
@@ -384,7 +386,7 @@ for _code, _text in ROLE_REMEDIATION.items():
     REMEDIATION.setdefault(_code, _text)
 
 
-def short_id(full_id):
+def short_id(full_id: Any) -> Any:
     """``com.vmware.vcenter.wcp.VCenterWcpWorkloadRegisterVMVMNotFound`` -> ``VCenterWcpWorkloadRegisterVMVMNotFound``.
 
     Anything without a ``com.vmware`` prefix is returned as given.
@@ -400,7 +402,7 @@ def short_id(full_id):
     return text
 
 
-def remediation_for(error_id_or_code):
+def remediation_for(error_id_or_code: Any) -> Optional[str]:
     """The remediation text of a WCP id (full or short) or a collection code, or None."""
     if not error_id_or_code:
         return None

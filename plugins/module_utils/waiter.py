@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
+from typing import Any, Callable, Iterator, Optional
 
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
 
@@ -34,8 +35,9 @@ class WaitTimeoutError(VmServiceRestoreError):
     code = "WAIT_TIMEOUT"
     remediation = DEFAULT_REMEDIATION
 
-    def __init__(self, message, last=None, what=None, expected=None, last_seen=None, timeout=None,
-                 elapsed=None, attempts=None, remediation=None):
+    def __init__(self, message: str, last: Any = None, what: Optional[str] = None, expected: Optional[str] = None,
+                 last_seen: Optional[str] = None, timeout: Optional[float] = None, elapsed: Optional[float] = None,
+                 attempts: Optional[int] = None, remediation: Optional[str] = None) -> None:
         details = {"waited_for": what, "expected": expected, "last_seen": last_seen,
                    "timeout": timeout, "elapsed_seconds": elapsed, "attempts": attempts}
         super(WaitTimeoutError, self).__init__(
@@ -50,7 +52,8 @@ class WaitTimeoutError(VmServiceRestoreError):
 class Predicate:
     """A test on a fetched value, with words for what it expects and what it saw."""
 
-    def __init__(self, test, expected, observe=None, remediation=None):
+    def __init__(self, test: Callable[[Any], Any], expected: str, observe: Optional[Callable[[Any], str]] = None,
+                 remediation: Optional[str] = None) -> None:
         self.test = test
         self.expected = expected
         self.observe = observe or _observe_presence
@@ -59,7 +62,7 @@ class Predicate:
     def __call__(self, value):
         return bool(self.test(value))
 
-    def observed(self, value):
+    def observed(self, value: Any) -> str:
         return self.observe(value)
 
     def __repr__(self):
@@ -78,7 +81,7 @@ def _get(obj, *path):
     return obj
 
 
-def describe(predicate, value):
+def describe(predicate: Any, value: Any) -> str:
     """What ``predicate`` saw in ``value``, for progress and timeout messages."""
     observed = getattr(predicate, "observed", None)
     return observed(value) if observed else _observe_presence(value)
@@ -86,15 +89,15 @@ def describe(predicate, value):
 
 # --- predicates ---------------------------------------------------------------------------
 
-def exists():
+def exists() -> Predicate:
     return Predicate(lambda value: value is not None, "exists")
 
 
-def absent():
+def absent() -> Predicate:
     return Predicate(lambda value: value is None, "absent")
 
 
-def vm_power_state(state):
+def vm_power_state(state: str) -> Predicate:
     """A VirtualMachine whose ``status.powerState`` is ``state``."""
     def observe(vm):
         if vm is None:
@@ -119,7 +122,7 @@ def _is_claim_map(value):
     return isinstance(value, dict) and not _OBJECT_KEYS.intersection(value)
 
 
-def pvc_bound():
+def pvc_bound() -> Predicate:
     """A PersistentVolumeClaim in phase Bound. Given a list of claims, or a dict of claims by
     name (a missing claim is None), every one of them."""
     def test(value):
@@ -141,7 +144,7 @@ def pvc_bound():
                                  "check the registration task, the CnsRegisterVolume status and the claim's events.")
 
 
-def condition_true(condition_type):
+def condition_true(condition_type: str) -> Predicate:
     """An object whose ``status.conditions`` has ``condition_type`` with status True."""
     def find(obj):
         for condition in _get(obj, "status", "conditions") or ():
@@ -168,7 +171,7 @@ def condition_true(condition_type):
 BACKOFF_FACTOR = 2.0
 
 
-def backoff_intervals(initial, cap, factor=BACKOFF_FACTOR):
+def backoff_intervals(initial: float, cap: float, factor: float = BACKOFF_FACTOR) -> Iterator[float]:
     """The seconds between polls: ``initial``, then times ``factor`` each time, never above ``cap``.
 
     An endless generator. ``initial`` above ``cap`` starts at ``cap``; ``factor`` below 1 is
@@ -189,8 +192,9 @@ class Waiter:
     at that many seconds and double up to ``interval``.
     """
 
-    def __init__(self, timeout, interval, clock=time.monotonic, sleep=time.sleep, on_progress=None,
-                 initial_interval=None):
+    def __init__(self, timeout: float, interval: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Any] = time.sleep, on_progress: Optional[Callable[[dict], Any]] = None,
+                 initial_interval: Optional[float] = None) -> None:
         if timeout is None or timeout < 0:
             raise ValueError("timeout must be zero or more seconds")
         if interval is None or interval <= 0:
@@ -211,7 +215,7 @@ class Waiter:
         else:
             yield from backoff_intervals(self.initial_interval, self.interval)
 
-    def until(self, fetch, predicate, what):
+    def until(self, fetch: Callable[[], Any], predicate: Callable[[Any], Any], what: str) -> Any:
         """Return the first fetched value ``predicate`` accepts; ``WaitTimeoutError`` otherwise.
 
         Fetches at least once, even with a zero timeout. Errors from ``fetch`` propagate.

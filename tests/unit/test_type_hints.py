@@ -25,15 +25,10 @@ MODULE_UTILS = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "module
 PENDING = {
     # Owned by other engineers of issue 13 while this test was written; annotated on their branches.
     "planner.py": "owned by the restore_new branch",
-    "remediation.py": "owned by the remediation catalog (restore_new branch)",
-    "waiter.py": "owned by the follow-up branch",
     # New files of other branches, not on this branch when this test was written.
-    "backup_verdict.py": "new on the report branch",
-    "follow_up.py": "new on the follow-up branch",
     "planner_facts.py": "new on the restore_new branch",
     "power_order.py": "new on the restore_new branch",
     "selection.py": "new on the restore_new branch",
-    "vm_batch.py": "new on the follow-up branch",
 }
 
 
