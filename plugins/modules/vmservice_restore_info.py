@@ -62,6 +62,9 @@ options:
         VM Service name is (see the notes); plan a VM whose vSphere name is not one by its VM Service name.
       - Default is every VM carrying VM Service backup data of O(namespace), wherever it sits in vCenter.
       - A name that matches no vSphere VM is returned as a blocked plan with code C(VM_NOT_FOUND).
+      - A name means the VM Service name in O(namespace), then the vSphere name there, then either anywhere (the
+        rule M(vmservice.restore.vmservice_register) follows too); a VM found only in another namespace is planned,
+        and blocked with code C(NAMESPACE_MISMATCH).
     type: list
     elements: str
   mode:
