@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Sequence
 
 from ansible_collections.vmservice.restore.plugins.module_utils.planner import FAILED_OVER_ANNOTATION, RESTORED_ANNOTATION
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_text
@@ -174,5 +174,3 @@ def restore_problems(rows: Any, check_mode: bool = False, to_register: Any = Non
     problems += follow_up_problems(follow_up_names, restored_vms, follow_up_failures, bool(unpause), bool(power_on), held)
     problems += override_problems(rows, override_vms, records, namespace)
     return problems + [dict(problem) for problem in power]
-
-
