@@ -209,6 +209,7 @@ def plan_restore(record, facts, requested_mode=Mode.AUTO):
         _warn_failover(plan)  # what the failover changed stays worth saying in the report
         return plan.finish(RestoreType.ALREADY_RESTORED)
 
+    _check_namespace(plan, record, facts)
     _check_supervisor(plan, caps, facts, existing_vm, record)
     _check_backup(plan, record, facts, existing_vm, caps)
     _check_mode(plan, requested_mode, detected, caps)
@@ -403,6 +404,20 @@ def _check_supervisor(plan, caps, facts, existing_vm, record):
                      "the backup comes from another vCenter; cross-vCenter failover needs VCF 9.0 or later")
 
 
+def _check_namespace(plan, record, facts):
+    """A backup of another namespace: RegisterVM would restore it there, not into the one asked for.
+
+    ``facts["namespace"]`` is the target namespace (unknown: not checked); a record without a
+    namespace of its own (no vmservice.namespacedName) is judged by its backup data instead."""
+    target = facts.get("namespace")
+    source = record.get("namespace")
+    if not target or not source:
+        return
+    if source != target:
+        plan.require("namespace", "NAMESPACE_MISMATCH", "the backup belongs to namespace %s, not %s" % (source, target),
+                     remediation="Register the VM in namespace %s, where its backup comes from." % source)
+
+
 def _data_errors(record):
     return [error for error in record.get("errors") or () if error["code"] not in _INVENTORY_CODES]
 
@@ -548,14 +563,15 @@ class _Plan:
         if not any(item["name"] == name for item in self.prerequisites):
             self.prerequisites.append({"name": name, "ok": True, "message": message, "fixable_with": fixable_with})
 
-    def require(self, name, code, message, fixable_with=None):
-        """A failed prerequisite: one blocker per code (messages of a repeated code are joined)."""
+    def require(self, name, code, message, fixable_with=None, remediation=None):
+        """A failed prerequisite: one blocker per code (messages of a repeated code are joined);
+        ``remediation`` when the catalog's text for the code is not precise enough."""
         for blocker in self.blockers:
             if blocker["code"] == code:
                 blocker["message"] += "; " + message
                 break
         else:
-            self.blockers.append({"code": code, "message": message, "remediation": remediation_for(code),
+            self.blockers.append({"code": code, "message": message, "remediation": remediation or remediation_for(code),
                                   "fixable_with": fixable_with})
         for item in self.prerequisites:
             if item["name"] == name:

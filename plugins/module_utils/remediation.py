@@ -283,6 +283,10 @@ ROLE_REMEDIATION = {
         'The VM is registered, but the Supervisor follow-up (VirtualMachine, PVCs Bound, bootstrap '
         'Secrets, unpause, power on) did not finish: check `kubectl describe vm` and the PVCs and '
         'events of the namespace, then run the role again (it resumes after registration).'),
+    'GROUP_CYCLE': (
+        'The VirtualMachineGroups form a cycle (a group is its own member or parent, directly or '
+        'through other groups), so they have no power-on order: break the cycle in the groups (on the '
+        'Supervisor, or in the app resources directory), or set restore_new_power_on_order: parallel.'),
     'GROUP_MEMBER_MISSING': (
         'The group lists a member that does not exist in the namespace: restore that VM first '
         '(playbooks/restore.yml), or restore the group once all its members are back. The group works '
@@ -303,6 +307,10 @@ ROLE_REMEDIATION = {
     'MISSING_NAMESPACED_NAME': (
         'vmservice.namespacedName is absent; namespace and name come from the VM resource. Check that '
         'the VM is restored into the namespace folder of that namespace.'),
+    'NAMESPACE_MISMATCH': (
+        'The backup belongs to another Supervisor namespace (its vmservice.namespacedName): register '
+        'the VM in that namespace, or check the name (a VM of the same name in another namespace was '
+        'found).'),
     'NEWER_API_VERSION': (
         'The backup uses a VM Operator API version newer than those the guide lists (v1alpha2 to '
         'v1alpha5), such as v1alpha6. Restore only to a Supervisor that serves that version.'),

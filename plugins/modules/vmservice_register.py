@@ -370,10 +370,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan, planner
+from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan, planner, selection
+from ansible_collections.vmservice.restore.plugins.module_utils import planner_facts as planner_facts_utils
 from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import FLAG_KEYS, spec_claim_names
-from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import image_exists_for, namespace_facts
-from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE, normalize_uuid
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import namespace_facts
+from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import InvalidInputError, VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import kubernetes_argument_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.module_base import run_module
@@ -421,9 +422,8 @@ REMEDIATION_OUTCOME_UNKNOWN = (
     "Check vCenter's recent tasks (com.vmware.wcp.vmservice.registervm) for %s and the VirtualMachine %s/%s, then "
     "run the module again: a VM that was registered is then reported already_restored.")
 REMEDIATION_REFUSED = "vCenter refused the RegisterVM call; see error_message."
-REMEDIATION_NOT_FOUND = ("No VM with VM Service backup data matches: check the name (VM Service or vSphere name) "
-                         "or pass the moid, and that the backup vendor restored the VM's ExtraConfig.")
-REMEDIATION_AMBIGUOUS = "Several VMs match this name: select the VM by moid instead."
+REMEDIATION_NOT_FOUND = selection.REMEDIATION_NOT_FOUND
+REMEDIATION_AMBIGUOUS = selection.REMEDIATION_AMBIGUOUS
 
 
 # --- options --------------------------------------------------------------------------------
@@ -477,125 +477,23 @@ def scan_selection(namespace, selectors):
 
 # --- selecting and planning (pure) ------------------------------------------------------------
 
-def _is_vm_service(record):
-    return not any(error["code"] == "NOT_A_VM_SERVICE_VM" for error in record.get("errors") or ())
-
-
-def match_records(records, selectors, namespace):
-    """``[(selector, record or None, error dict or None)]`` in selector order.
-
-    Without selectors: every VM Service VM whose backup names the namespace, by name.
-    A name matches the VM Service name or the vSphere name; the namespace's own VMs win
-    over namesakes elsewhere, VM Service names over vSphere names.
-    """
-    if not selectors:
-        mine = [record for record in records if record.get("namespace") == namespace and _is_vm_service(record)]
-        mine.sort(key=lambda record: (record.get("vm_service_name") or "", record.get("name") or "",
-                                      record.get("moid") or ""))
-        return [({"name": record.get("vm_service_name") or record.get("name"), "moid": None, "mode": "auto",
-                  "network_override": None}, record, None) for record in mine]
-    matched = []
-    seen = set()
-    index = RecordIndex(records, namespace)
-    for selector in selectors:
-        if selector.get("moid"):
-            candidates = index.by_moid.get(selector["moid"], [])
-        else:
-            candidates = index.by_name(selector["name"])
-        if not candidates:
-            matched.append((selector, None, {"code": "VM_NOT_FOUND", "message": "no VM %s found in vCenter"
-                                             % (selector.get("moid") or selector.get("name")),
-                                             "remediation": REMEDIATION_NOT_FOUND}))
-        elif len(candidates) > 1:
-            matched.append((selector, None, {
-                "code": "AMBIGUOUS_VM", "remediation": REMEDIATION_AMBIGUOUS,
-                "message": "%d VMs match %s: %s" % (len(candidates), selector["name"], ", ".join(
-                    "%s (%s, %s)" % (record.get("moid"), record.get("name"), record.get("folder"))
-                    for record in candidates))}))
-        elif candidates[0].get("moid") in seen:
-            continue  # the same VM asked for twice: registered once
-        else:
-            seen.add(candidates[0].get("moid"))
-            matched.append((selector, candidates[0], None))
-    return matched
-
-
-class RecordIndex:
-    """The scanned records by moid and by name, built once: each selector is then a few dict
-    lookups (scanning every record per selector was quadratic in the number of VMs)."""
-
-    def __init__(self, records, namespace):
-        self.by_moid = {}
-        # A name's tiers, in the order they win: VM Service name in the namespace, vSphere name in
-        # the namespace, VM Service name anywhere, vSphere name anywhere.
-        self._tiers = ({}, {}, {}, {})
-        for record in records:
-            here = record.get("namespace") == namespace
-            self.by_moid.setdefault(record.get("moid"), []).append(record)
-            for tier, key, wanted in ((0, "vm_service_name", here), (1, "name", here),
-                                      (2, "vm_service_name", True), (3, "name", True)):
-                if wanted and record.get(key) is not None:
-                    self._tiers[tier].setdefault(record[key], []).append(record)
-
-    def by_name(self, name):
-        for tier in self._tiers:
-            if tier.get(name):
-                return tier[name]
-        return []
-
-
-def _bios(vm):
-    return normalize_uuid((vm.get("status") or {}).get("biosUUID") or (vm.get("spec") or {}).get("biosUUID"))
-
-
-class SupervisorVms:
-    """The namespace's VirtualMachines by name and by BIOS UUID (in list order), built once."""
-
-    def __init__(self, vms):
-        self.by_name = {}
-        self.by_bios_uuid = {}
-        for vm in vms:
-            vm_name = (vm.get("metadata") or {}).get("name")
-            self.by_name.setdefault(vm_name, vm)
-            uuid = _bios(vm)
-            if uuid:
-                self.by_bios_uuid.setdefault(uuid, []).append(vm_name)
+# One selection rule (module_utils/selection.py) and one planner-facts builder
+# (module_utils/planner_facts.py), shared with vmservice_restore_info and role restore_new.
+match_records = selection.match_records
+RecordIndex = selection.RecordIndex
+SupervisorVms = planner_facts_utils.SupervisorVms
 
 
 def facts_for(record, base_facts, supervisor_vms, selector):
-    """planner facts of one VM: the namespace-wide ones plus its CR, BIOS UUID twin and (failover) image.
+    """planner facts of one VM: the namespace-wide ones plus its CR, BIOS UUID twins and (failover) image.
 
     ``supervisor_vms``: a SupervisorVms (a list of VirtualMachines is indexed here, for one VM)."""
-    if not isinstance(supervisor_vms, SupervisorVms):
-        supervisor_vms = SupervisorVms(supervisor_vms)
-    name = record.get("vm_service_name")
-    existing = supervisor_vms.by_name.get(name)
-    twin = None
-    if record.get("bios_uuid"):
-        twin = next((vm_name for vm_name in supervisor_vms.by_bios_uuid.get(normalize_uuid(record["bios_uuid"]), ())
-                     if vm_name != name), None)
-    facts = dict(base_facts)
-    image_exists = image_exists_for(record, facts, facts.get("vcenter_instance_uuid"))
-    facts.pop("image_exists_by_name", None)
-    facts.update(existing_vm=existing, other_vm_with_bios_uuid=twin,
-                 network_override=subnet_mappings(selector.get("network_override")),
-                 auto_registration=record.get("auto_registration"),
-                 image_exists=image_exists)
-    facts.setdefault("existing_claims", None)
-    facts.setdefault("subnets", None)
-    return facts
+    return planner_facts_utils.planner_facts(record, base_facts, supervisor_vms, selector.get("network_override"))
 
 
 def plan_vm(record, facts, selector, namespace):
-    """The planner's plan, plus a blocker when the backup belongs to another namespace."""
-    plan = planner.plan_restore(record, facts, selector.get("mode") or "auto")
-    if record.get("namespace") and record["namespace"] != namespace and plan["restore_type"] != "already_restored":
-        plan["blockers"].append({
-            "code": "NAMESPACE_MISMATCH", "fixable_with": None,
-            "message": "the backup belongs to namespace %s, not %s" % (record["namespace"], namespace),
-            "remediation": "Register the VM in namespace %s, where its backup comes from." % record["namespace"]})
-        plan["restore_type"] = "blocked"
-    return plan
+    """The planner's plan; a backup of another namespace is NAMESPACE_MISMATCH (the planner says so)."""
+    return planner.plan_restore(record, dict(facts, namespace=namespace), selector.get("mode") or "auto")
 
 
 def only_folder_blocks(plan):
@@ -886,7 +784,7 @@ class Registration:
         supervisor_vms = SupervisorVms(self.supervisor.list_vms(self.namespace) if self.namespace_exists else [])
         matched = match_records(records, selectors, self.namespace)
         base_facts = {"supervisor_version": self.version, "vcenter_instance_uuid": self.vsphere.instance_uuid,
-                      "namespace_exists": self.namespace_exists, "network_provider": None}
+                      "namespace": self.namespace, "namespace_exists": self.namespace_exists, "network_provider": None}
         base_facts.update(self._namespace_facts([record for _selector, record, _error in matched if record],
                                                 any((selector or {}).get("network_override")
                                                     for selector, _record, _error in matched)))

@@ -62,6 +62,9 @@ options:
         VM Service name is (see the notes); plan a VM whose vSphere name is not one by its VM Service name.
       - Default is every VM carrying VM Service backup data of O(namespace), wherever it sits in vCenter.
       - A name that matches no vSphere VM is returned as a blocked plan with code C(VM_NOT_FOUND).
+      - A name means the VM Service name in O(namespace), then the vSphere name there, then either anywhere (the
+        rule M(vmservice.restore.vmservice_register) follows too); a VM found only in another namespace is planned,
+        and blocked with code C(NAMESPACE_MISMATCH).
     type: list
     elements: str
   mode:
@@ -293,8 +296,9 @@ remediation:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan
-from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE, normalize_uuid
+from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan, selection
+from ansible_collections.vmservice.restore.plugins.module_utils import planner_facts as planner_facts_utils
+from ansible_collections.vmservice.restore.plugins.module_utils.codec import DEFAULT_MAX_DECODED_SIZE
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import VmServiceRestoreError
 from ansible_collections.vmservice.restore.plugins.module_utils.k8s_args import (
     kubernetes_argument_spec,
@@ -308,9 +312,9 @@ from ansible_collections.vmservice.restore.plugins.module_utils.planner import (
     capabilities,
     plan_restore,
 )
-from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec, subnet_mappings
+from ansible_collections.vmservice.restore.plugins.module_utils.restore_args import network_override_spec
 from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_client import SupervisorClient
-from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import image_exists_for, namespace_facts
+from ansible_collections.vmservice.restore.plugins.module_utils.supervisor_facts import namespace_facts
 from ansible_collections.vmservice.restore.plugins.module_utils.vcenter_rest import VcenterRest
 from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args import (
     vmware_argument_spec,
@@ -363,23 +367,35 @@ def read_supervisor(params, records, vcenter_instance_uuid, warn):
     namespace = params["namespace"]
     with SupervisorClient(kubernetes_params(params)) as supervisor:
         if not supervisor.namespace_exists(namespace):
-            return {"namespace_exists": False, "vm_api_version": None, "vms": {}, "by_bios_uuid": {}, "claims": None,
+            return {"namespace_exists": False, "vm_api_version": None, "vms": {}, "claims": None,
                     "images": {}, "subnets": None}
         vms = dict((vm["metadata"]["name"], vm) for vm in supervisor.list_vms(namespace))
         facts = namespace_facts(supervisor, namespace, records, vcenter_instance_uuid, bool(params["network_override"]), warn)
         claims = facts["existing_claims"]
         return {"namespace_exists": True, "vm_api_version": supervisor.vm_api_version,
-                "vms": vms, "by_bios_uuid": names_by_bios_uuid(vms),
+                "vms": vms, "index": planner_facts_utils.SupervisorVms(vms),
                 "claims": None if claims is None else frozenset(claims),
                 "images": facts["image_exists_by_name"], "subnets": facts["subnets"]}
 
 
 # --- pure wiring ----------------------------------------------------------------------------
 
-def in_scope(records, namespace):
-    """The namespace's records (scan_vcenter also returns explicitly named VMs of other namespaces)."""
-    return [dict(record, namespace=record["namespace"] or namespace) for record in records
-            if record["namespace"] in (namespace, None)]
+def in_scope(records, namespace, names=None):
+    """The records to plan: without names the namespace's (and those that name no namespace);
+    with names, each name's record by the one selection rule (module_utils/selection.py), so a VM
+    found only in another namespace is planned, and blocked NAMESPACE_MISMATCH by the planner."""
+    if names:
+        index = selection.RecordIndex(records, namespace)
+        picked, seen = [], set()
+        for name in names:
+            for record in index.by_name(name):
+                if id(record) not in seen:
+                    seen.add(id(record))
+                    picked.append(record)
+        records = picked
+    else:
+        records = [record for record in records if record["namespace"] in (namespace, None)]
+    return [dict(record, namespace=record["namespace"] or namespace) for record in records]
 
 
 def missing_names(names, records):
@@ -397,40 +413,24 @@ def not_found_record(name, namespace):
 
 
 def bios_uuid_of(vm):
-    return normalize_uuid((vm.get("status") or {}).get("biosUUID") or (vm.get("spec") or {}).get("biosUUID"))
+    return planner_facts_utils.bios_uuid_of(vm)
 
 
 def names_by_bios_uuid(vms):
     """``{BIOS UUID: [VirtualMachine names, sorted]}`` of ``{name: VirtualMachine}``, built once per run."""
-    index = {}
-    for vm_name in sorted(vms):
-        uuid = bios_uuid_of(vms[vm_name])
-        if uuid:
-            index.setdefault(uuid, []).append(vm_name)
-    return index
+    return planner_facts_utils.SupervisorVms(vms).by_bios_uuid
 
 
 def facts_for(record, vcenter, supervisor, params):
-    name = record["vm_service_name"]
-    # One dict lookup per VM (comparing each VM with every VirtualMachine was quadratic).
-    by_bios_uuid = supervisor.get("by_bios_uuid")
-    if by_bios_uuid is None:
-        by_bios_uuid = names_by_bios_uuid(supervisor["vms"])
-    twins = [vm_name for vm_name in by_bios_uuid.get(record.get("bios_uuid") or "", ()) if vm_name != name]
-    return {
-        "supervisor_version": vcenter["version"],
-        "vcenter_instance_uuid": vcenter["vcenter_instance_uuid"],
-        "namespace_exists": supervisor["namespace_exists"],
-        "existing_vm": supervisor["vms"].get(name) if name else None,
-        "other_vm_with_bios_uuid": ", ".join(twins) or None,
-        "auto_registration": {},
-        "network_override": subnet_mappings(params["network_override"]),
-        "network_provider": None,
-        "existing_claims": supervisor.get("claims"),
-        "image_exists": image_exists_for(record, {"image_exists_by_name": supervisor.get("images")},
-                                         vcenter["vcenter_instance_uuid"]),
-        "subnets": supervisor.get("subnets"),
-    }
+    """The planner facts of one VM (module_utils/planner_facts.py, the builder vmservice_register uses)."""
+    vms = supervisor.get("index")
+    if vms is None:
+        vms = planner_facts_utils.SupervisorVms(supervisor["vms"])
+    base = {"supervisor_version": vcenter["version"], "vcenter_instance_uuid": vcenter["vcenter_instance_uuid"],
+            "namespace": params.get("namespace"), "namespace_exists": supervisor["namespace_exists"],
+            "existing_claims": supervisor.get("claims"), "image_exists_by_name": supervisor.get("images"),
+            "subnets": supervisor.get("subnets"), "network_provider": None}
+    return planner_facts_utils.planner_facts(record, base, vms, params["network_override"])
 
 
 def summarize(plans):
@@ -448,7 +448,7 @@ def run(module):
     records, vcenter, warning = read_vcenter(params)
     if warning:
         module.warn(warning)
-    records = in_scope(records, namespace)
+    records = in_scope(records, namespace, params["names"])
     records += [not_found_record(name, namespace) for name in missing_names(params["names"], records)]
     supervisor = read_supervisor(params, records, vcenter["vcenter_instance_uuid"], module.warn)
     plans = [plan_restore(record, facts_for(record, vcenter, supervisor, params), params["mode"]) for record in records]

@@ -5,7 +5,7 @@ scan it replaced gave. Timings are tests/benchmarks/spec_routing.py's, not asser
 
 from __future__ import annotations
 
-from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan
+from ansible_collections.vmservice.restore.plugins.module_utils import backup_scan, planner_facts
 from ansible_collections.vmservice.restore.plugins.module_utils.planner import missing_disks
 from ansible_collections.vmservice.restore.plugins.modules import vmservice_register, vmservice_restore_info
 
@@ -48,7 +48,7 @@ def test_restore_info_twins_are_the_other_vms_of_the_same_bios_uuid():
     vcenter = {"version": "9.0.0", "vcenter_instance_uuid": "vc"}
     params = {"network_override": None}
     record = {"vm_service_name": "web", "bios_uuid": UUID_A}
-    indexed = {"namespace_exists": True, "vms": vms, "by_bios_uuid": vmservice_restore_info.names_by_bios_uuid(vms)}
+    indexed = {"namespace_exists": True, "vms": vms, "index": planner_facts.SupervisorVms(vms)}
     facts = vmservice_restore_info.facts_for(record, vcenter, indexed, params)
     assert facts["other_vm_with_bios_uuid"] == "web-copy, z-copy" and facts["existing_vm"] is vms["web"]
     # without the index (a caller that did not build it) the answer is the same
@@ -65,8 +65,9 @@ def test_register_indexes_the_supervisor_vms_once():
     record = {"vm_service_name": "web", "bios_uuid": UUID_A.upper()}
     selector = {"network_override": None}
     facts = vmservice_register.facts_for(record, {}, indexed, selector)
-    assert facts["existing_vm"] is vms[1] and facts["other_vm_with_bios_uuid"] == "web-copy"  # the first twin
-    assert vmservice_register.facts_for(record, {}, vms, selector)["other_vm_with_bios_uuid"] == "web-copy"
+    # every twin, sorted: the same answer vmservice_restore_info gives (one builder, planner_facts.py)
+    assert facts["existing_vm"] is vms[1] and facts["other_vm_with_bios_uuid"] == "other-copy, web-copy"
+    assert vmservice_register.facts_for(record, {}, vms, selector)["other_vm_with_bios_uuid"] == "other-copy, web-copy"
     assert vmservice_register.facts_for({"vm_service_name": "nope"}, {}, indexed, selector)["existing_vm"] is None
 
 
