@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
 
@@ -77,7 +78,7 @@ _VERSION = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+)|\s*u(\d+))?", re.IGNOR
 
 # --- capabilities by Supervisor version ----------------------------------------------------
 
-def supervisor_release(version):
+def supervisor_release(version: Any) -> Optional[str]:
     """"8.0.3", "8.0.3.00400", "8.0U3" -> "8.0U3"; "9.0.0", "9.1", "10.0" -> "9.0"; older or unreadable -> None."""
     match = _VERSION.match(str(version or ""))
     if not match:
@@ -91,7 +92,7 @@ def supervisor_release(version):
     return None
 
 
-def capabilities(supervisor_version):
+def capabilities(supervisor_version: Any) -> Dict[str, Any]:
     """What the Supervisor behind ``supervisor_version`` can restore (guide sections 4.2, 6, 7.3.2)."""
     release = supervisor_release(supervisor_version)
     incremental = release == VERSION_9_0
@@ -108,7 +109,7 @@ def capabilities(supervisor_version):
 
 # --- the decision (guide 4.3) ------------------------------------------------------------
 
-def detect_restore_type(existing_vm, backup_version):
+def detect_restore_type(existing_vm: Optional[Mapping[str, Any]], backup_version: Optional[int]) -> str:
     """The restore type WCP picks: no CR -> new; backup older than the CR -> existing; else disk-only."""
     if existing_vm is None:
         return RestoreType.NEW
@@ -118,7 +119,7 @@ def detect_restore_type(existing_vm, backup_version):
     return RestoreType.DISK_ONLY
 
 
-def is_failover(record, vcenter_instance_uuid):
+def is_failover(record: Mapping[str, Any], vcenter_instance_uuid: Optional[str]) -> bool:
     """The backup was taken on another vCenter: its manager-id differs from this vCenter's UUID.
 
     A backup without manager-id, or an unknown vCenter UUID, is not a failover.
@@ -129,7 +130,7 @@ def is_failover(record, vcenter_instance_uuid):
     return _uuid(manager_id) != _uuid(vcenter_instance_uuid)
 
 
-def is_already_restored(record, existing_vm):
+def is_already_restored(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]]) -> bool:
     """The CR already carries this backup: same backup version, or (no versions, as on 8.0 U3)
     a restored / failed-over CR of the same BIOS UUID."""
     if existing_vm is None:
@@ -143,7 +144,7 @@ def is_already_restored(record, existing_vm):
     return bool(cr_bios and record.get("bios_uuid")) and _uuid(cr_bios) == _uuid(record["bios_uuid"])
 
 
-def snapshot_revert_in_progress(record, existing_vm):
+def snapshot_revert_in_progress(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]]) -> bool:
     """Guide 7.2.1: the revert annotation on the CR or in the backup, or the CR's spec.currentSnapshotName."""
     if SNAPSHOT_REVERT_ANNOTATION in _annotations(existing_vm):
         return "the VirtualMachine on the Supervisor carries %s" % SNAPSHOT_REVERT_ANNOTATION
@@ -154,7 +155,7 @@ def snapshot_revert_in_progress(record, existing_vm):
     return None
 
 
-def auto_registration_active(flags, caps):
+def auto_registration_active(flags: Optional[Mapping[str, Any]], caps: Mapping[str, Any]) -> bool:
     """Whether WCP registers the VM by itself (guide 4.2): opt-in on 9.0+, opt-out on 8.0 U3."""
     flags = flags or {}
     if caps["in_place"]:
@@ -162,7 +163,7 @@ def auto_registration_active(flags, caps):
     return caps["supported"] and flags.get("disabled") is not True
 
 
-def network_provider_of(vm_resource):
+def network_provider_of(vm_resource: Any) -> Optional[str]:
     """The network provider the backed-up VM's interfaces name (NSX-VPC, NSX-T, VDS), or None."""
     providers = set()
     for interface in _interfaces(vm_resource):
@@ -173,7 +174,7 @@ def network_provider_of(vm_resource):
     return providers.pop() if len(providers) == 1 else None
 
 
-def plan_restore(record, facts, requested_mode=Mode.AUTO):
+def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_mode: str = Mode.AUTO) -> Dict[str, Any]:
     """The RestorePlan of one VM (docs/dev/restore-contracts.md, issues 4 and 5).
 
     Optional facts refine the plan; without them it is what it was before issue 5:
@@ -221,7 +222,8 @@ def plan_restore(record, facts, requested_mode=Mode.AUTO):
 
 # --- issue 5: disk-only, failover, network override ---------------------------------------
 
-def missing_disks(record, existing_vm, existing_claims):
+def missing_disks(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]],
+                  existing_claims: Any) -> Optional[List[Dict[str, Any]]]:
     """The backup's PVC disks that have no attached claim now, or None when the claims are unknown.
 
     ``record["pvc_disks"]`` items carry ``pvc_name``/``file_name`` (a record) or the Go names
@@ -252,7 +254,7 @@ def missing_disks(record, existing_vm, existing_claims):
     return missing
 
 
-def network_override_candidates(vm_resource):
+def network_override_candidates(vm_resource: Any) -> List[Dict[str, Any]]:
     """What a network override can map from: ``[{"type", "name", "interface"}]``, one per interface.
 
     Kind Subnet -> SUBNET (its name); kind SubnetSet or no kind -> SUBNETSET, with the name
@@ -275,7 +277,7 @@ def network_override_candidates(vm_resource):
     return candidates
 
 
-def subnet_matches(network_ref, subnet):
+def subnet_matches(network_ref: Any, subnet: Any) -> bool:
     """Whether an interface's ``network`` reference is the mapping side ``subnet`` ({type, name}).
 
     WCP's (and the lab's) semantics: SUBNET matches kind Subnet, SUBNETSET kind SubnetSet or
@@ -293,7 +295,7 @@ def subnet_matches(network_ref, subnet):
     return ref_kind == SUBNET_KINDS[subnet["type"]] and ref_name == name
 
 
-def normalize_subnet_mappings(mappings):
+def normalize_subnet_mappings(mappings: Any) -> List[Dict[str, Any]]:
     """RegisterVM ``subnet_mappings`` ({current_subnet, new_subnet}) from either that shape or the
     module's ``network_override`` ({from, to}); items that are neither are dropped."""
     normalized = []
@@ -308,7 +310,7 @@ def normalize_subnet_mappings(mappings):
     return normalized
 
 
-def backup_image(vm_resource):
+def backup_image(vm_resource: Any) -> Optional[str]:
     """The image the backed-up VM names: ``spec.image.name``, else ``spec.imageName``, else None."""
     spec = vm_resource.get("spec") if isinstance(vm_resource, dict) else None
     spec = spec if isinstance(spec, dict) else {}
@@ -316,7 +318,7 @@ def backup_image(vm_resource):
     return image.get("name") or spec.get("imageName") or None
 
 
-def failover_changes(record, facts):
+def failover_changes(record: Mapping[str, Any], facts: Mapping[str, Any]) -> Dict[str, Any]:
     """What a failover changes on the VM: ``{"image", "image_exists", "day2_blocked"}`` (guide 8.1.6)."""
     image_exists = facts.get("image_exists")
     image_exists = image_exists if isinstance(image_exists, bool) else None
@@ -664,7 +666,7 @@ def _subnet_text(subnet):
 
 # --- small readers -------------------------------------------------------------------------
 
-def cr_backup_version(vm):
+def cr_backup_version(vm: Any) -> Optional[int]:
     """The vmoperator.vmware.com/backup-version annotation as int, or None."""
     value = _annotations(vm).get(BACKUP_VERSION_ANNOTATION)
     try:
