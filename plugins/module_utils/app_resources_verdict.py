@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from ansible_collections.vmservice.restore.plugins.module_utils.module_failure import module_failure
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_text
+from ansible_collections.vmservice.restore.plugins.module_utils.plain import items as _list, mapping as _dict, mappings as _records
 
 _PORT = re.compile(r"^[0-9]{1,5}$")
 _BRACKETS = re.compile(r"^\[(.*)\]$")
@@ -187,18 +188,4 @@ def _problem(obj, code, message, remediation):
     return {"object": obj, "code": code, "message": message, "remediation": remediation}
 
 
-def _dict(value):
-    return value if isinstance(value, Mapping) else {}
 
-
-def _list(value):
-    if value is None or isinstance(value, (str, bytes, Mapping)):
-        return []
-    try:
-        return list(value)
-    except TypeError:
-        return []
-
-
-def _records(value):
-    return [item for item in _list(value) if isinstance(item, Mapping)]

@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 
 from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_text
+from ansible_collections.vmservice.restore.plugins.module_utils.plain import items as _list, mapping as _mapping
 
 GENERATED_BY = "vmservice.restore.backup_validation"
 TOO_OLD = "BACKUP_TOO_OLD"
@@ -168,14 +169,3 @@ def _count(codes):
     return dict((code, codes.count(code)) for code in sorted(set(codes)))
 
 
-def _mapping(value):
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value):
-    if value is None or isinstance(value, (str, bytes, Mapping)):
-        return []
-    try:
-        return list(value)
-    except TypeError:
-        return []

@@ -14,28 +14,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from collections import UserString, abc
 from typing import Any, Dict, List, Optional
+
+# One conversion for every filter of the collection (module_utils/plain.py); re-exported here.
+from ansible_collections.vmservice.restore.plugins.module_utils.plain import plain  # noqa: F401
 
 BACKUP_VERSION_ANNOTATION = "vmoperator.vmware.com/backup-version"
 REVERT_ANNOTATION = "vmoperator.vmware.com/snapshot-revert-in-progress"
-
-
-def plain(value: Any) -> Any:
-    """``value`` as plain dicts, lists, str, int, float, bool and None (a deep copy)."""
-    if isinstance(value, abc.Mapping):
-        return dict((str(key), plain(item)) for key, item in value.items())
-    if isinstance(value, (str, UserString)):
-        return str(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, (abc.Sequence, abc.Set)) and not isinstance(value, (bytes, bytearray)):
-        return [plain(item) for item in value]
-    return value
 
 
 def as_dict(value: Any) -> Dict[str, Any]:

@@ -13,11 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from typing import Any, Mapping, Sequence
+from collections import UserString
+from typing import Any, List, Mapping, Sequence
 
 
 def plain(value: Any) -> Any:
-    """``value`` with every mapping a dict, every sequence (but text) a list, text a str, recursively."""
+    """``value`` with every mapping a dict (str keys), every sequence or set (but text) a list, text a
+    str (bytes decoded, bad bytes replaced), numbers int/float, recursively: a deep copy."""
     if value is None or type(value) in (bool, int, float):
         return value
     if isinstance(value, bool):
@@ -26,10 +28,34 @@ def plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, float):
         return float(value)
-    if isinstance(value, (str, bytes)):
-        return str(value) if isinstance(value, str) else value.decode("utf-8", "replace")
+    if isinstance(value, (str, UserString)):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
     if isinstance(value, Mapping):
-        return dict((plain(key), plain(item)) for key, item in value.items())
+        return dict((str(key), plain(item)) for key, item in value.items())
     if isinstance(value, (Sequence, set, frozenset)):
         return [plain(item) for item in value]
     return value
+
+
+# Readers for input whose shape is not trusted: a missing or odd value reads as empty, never a crash.
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty dict."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def items(value: Any) -> List[Any]:
+    """The items of ``value`` when it is a sequence or set (text and mappings are not), else []."""
+    if value is None or isinstance(value, (str, bytes, Mapping)):
+        return []
+    try:
+        return list(value)
+    except TypeError:
+        return []
+
+
+def mappings(value: Any) -> List[Mapping[str, Any]]:
+    """The items of ``value`` that are mappings (see ``items``)."""
+    return [item for item in items(value) if isinstance(item, Mapping)]

@@ -27,6 +27,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.restore_verify i
     GROUP,
     RESTORED_ANNOTATION,
 )
+from ansible_collections.vmservice.restore.plugins.module_utils.plain import items as _list, mapping as _dict, mappings as _records
 
 GENERATED_BY = "vmservice.restore.restore_report"
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -416,18 +417,4 @@ def _truthy(value):
     return bool(value)
 
 
-def _dict(value):
-    return value if isinstance(value, Mapping) else {}
 
-
-def _list(value):
-    if value is None or isinstance(value, (str, bytes, Mapping)):
-        return []
-    try:
-        return list(value)
-    except TypeError:
-        return []
-
-
-def _records(value):
-    return [item for item in _list(value) if isinstance(item, Mapping)]
