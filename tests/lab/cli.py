@@ -244,6 +244,9 @@ def start(lab_dir=".lab", timeout=START_TIMEOUT, **knobs):
     """
     paths = _paths(lab_dir)
     paths["dir"].mkdir(parents=True, exist_ok=True)
+    # The first start of a fresh clone builds vcsim (a minute or more on a busy machine): the
+    # build is not part of starting, so it must not eat the start's budget.
+    vcsim.build()
     deadline = time.monotonic() + timeout
     state = status(lab_dir)
     if state["running"] and paths["env"].exists():
