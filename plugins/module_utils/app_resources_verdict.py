@@ -186,6 +186,3 @@ def _coded(obj, code, message):
 
 def _problem(obj, code, message, remediation):
     return {"object": obj, "code": code, "message": message, "remediation": remediation}
-
-
-

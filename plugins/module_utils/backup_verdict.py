@@ -167,5 +167,3 @@ def _coded(item):
 
 def _count(codes):
     return dict((code, codes.count(code)) for code in sorted(set(codes)))
-
-

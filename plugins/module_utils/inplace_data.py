@@ -17,7 +17,9 @@ __metaclass__ = type
 from typing import Any, Dict, List, Optional
 
 # One conversion for every filter of the collection (module_utils/plain.py); re-exported here.
-from ansible_collections.vmservice.restore.plugins.module_utils.plain import plain  # noqa: F401
+from ansible_collections.vmservice.restore.plugins.module_utils import plain as _plain
+
+plain = _plain.plain
 
 BACKUP_VERSION_ANNOTATION = "vmoperator.vmware.com/backup-version"
 REVERT_ANNOTATION = "vmoperator.vmware.com/snapshot-revert-in-progress"

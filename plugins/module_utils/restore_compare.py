@@ -415,6 +415,3 @@ def _truthy(value):
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "on", "1")
     return bool(value)
-
-
-

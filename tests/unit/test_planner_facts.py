@@ -52,8 +52,8 @@ def test_facts_of_one_vm():
     facts = planner_facts(record, base, vms, OVERRIDE)
     assert facts["existing_vm"] is vms[0] and facts["other_vm_with_bios_uuid"] == "web-copy"
     assert facts["auto_registration"] == {"enabled": True} and facts["namespace"] == "shop"
-    assert facts["network_override"] == [{"current_subnet": {"type": "SUBNET", "name": "a"},
-                                           "new_subnet": {"type": "SUBNET", "name": "b"}}]
+    assert facts["network_override"] == [
+        {"current_subnet": {"type": "SUBNET", "name": "a"}, "new_subnet": {"type": "SUBNET", "name": "b"}}]
     assert facts["image_exists"] is False and facts["existing_claims"] == frozenset(["c"])
     assert facts["network_provider"] == "NSX-VPC" and facts["subnets"] == {"SUBNET": ["b"]}
     bare = planner_facts({"vm_service_name": None}, {}, SupervisorVms([]))

@@ -48,8 +48,8 @@ def test_a_group_becomes_power_steps_in_boot_order_with_their_delays():
 
 
 def test_checks_follow_their_tier_and_unknown_ones_are_returned():
-    checks = [{"group": "shop", "tier": "1", "host": "db", "port": 5432}, {"group": "shop", "tier": 9, "host": "x",
-                                                                          "port": 1},
+    checks = [{"group": "shop", "tier": "1", "host": "db", "port": 5432},
+              {"group": "shop", "tier": 9, "host": "x", "port": 1},
               {"group": "nope", "tier": 1, "host": "y", "port": 2}, "not a check"]
     plan = power_plan([group("shop", tier("db"), tier("web"))], ["db", "web"], checks)
     assert [step["type"] for step in plan["steps"]] == ["power", "check", "power"]

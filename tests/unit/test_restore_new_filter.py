@@ -66,7 +66,7 @@ def test_the_filters_answer_native_data():
     rows = filters["restore_new_plan"](plans, records=LazyList([LazyDict(name="web", vm_service_name="web",
                                                                          namespace="shop", moid="vm-1")]),
                                        requested=LazyList(), namespace=TaggedStr("shop"), fix_folder="", allow_destructive=0)
-    assert [(row["name"], row["action"]) for row in rows] == [("web", "register")] and type(rows[0]) is dict
+    assert [(row["name"], row["action"]) for row in rows] == [("web", "register")] and rows[0].__class__ is dict
     assert filters["restore_new_register_vms"](rows) == [{"name": "web", "mode": "new"}]
     assert filters["restore_new_failover_notes"](rows) == []
     assert filters["restore_new_power_problems"](LazyDict(), LazyList(), LazyList()) == []

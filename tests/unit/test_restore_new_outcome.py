@@ -73,8 +73,8 @@ def test_registration_problems():
 
 def test_vm_problems_name_every_lack():
     assert vm_problems(good_vm("web"), True, True) == []
-    bad = good_vm("web", annotations={}, volumes=[{"name": "v", "claim": "c", "phase": "Pending"},
-                                                 {"name": "w", "claim": "d"}, {"name": "e", "claim": None}],
+    volumes = [{"name": "v", "claim": "c", "phase": "Pending"}, {"name": "w", "claim": "d"}, {"name": "e", "claim": None}]
+    bad = good_vm("web", annotations={}, volumes=volumes,
                   bootstrap_resources=[{"kind": "Secret", "name": "s", "present": False}], paused=True,
                   power_state={"status": "PoweredOff"})
     problems = vm_problems(bad, True, True)
@@ -127,5 +127,6 @@ def test_restore_problems_in_stage_order_and_check_mode_judges_the_plan_only():
     assert codes(restore_problems(rows, **facts)) == [
         ("gone", "plan", "VM_NOT_FOUND"), ("web", "validate", "STILL_PAUSED"), ("db", "power_on", "POWER_ON_HELD")]
     assert codes(restore_problems(rows, check_mode=True, **facts)) == [("gone", "plan", "VM_NOT_FOUND")]
-    assert codes(restore_problems(rows, unpause=False, power_on=False, **dict(facts, power=[]))) == [
+    nothing_held = dict(facts, power=[])
+    assert codes(restore_problems(rows, unpause=False, power_on=False, **nothing_held)) == [
         ("gone", "plan", "VM_NOT_FOUND")]

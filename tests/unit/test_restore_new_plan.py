@@ -60,8 +60,8 @@ def test_planner_blockers_keep_their_remediation_and_name_the_option():
     exists = {"code": "ALREADY_EXISTS_ON_SUPERVISOR", "message": "e", "remediation": "Delete it.",
               "fixable_with": "allow_destructive"}
     own = {"code": "CORRUPT_DATA", "message": "c", "remediation": "Own text, see fix_folder.", "fixable_with": "fix_folder"}
-    row = plan_row(wanted("web"), record("web", "vm-1"), plan("web", "vm-1", "blocked", "disk_only",
-                                                               blockers=[folder, exists, own]), NS)
+    blocked = plan("web", "vm-1", "blocked", "disk_only", blockers=[folder, exists, own])
+    row = plan_row(wanted("web"), record("web", "vm-1"), blocked, NS)
     assert row["action"] == "blocked" and row["fixes"] == []
     texts = dict((item["code"], item["remediation"]) for item in row["blockers"])
     assert texts["NOT_IN_NAMESPACE_FOLDER"] == remediation_text("NOT_IN_NAMESPACE_FOLDER")  # names fix_folder already
@@ -101,8 +101,8 @@ def test_allow_destructive_replaces_the_virtualmachine_in_the_way():
                                                             "would do a existing restore, which restore_new does not do"),
 ])
 def test_what_restore_new_itself_refuses(mode, failover, restore_type, code, text):
-    row = plan_row(wanted("web", mode), record("web", "vm-1"), plan("web", "vm-1", restore_type, restore_type,
-                                                                     failover=failover), NS)
+    planned = plan("web", "vm-1", restore_type, restore_type, failover=failover)
+    row = plan_row(wanted("web", mode), record("web", "vm-1"), planned, NS)
     assert row["action"] == "blocked" and row["blockers"][0]["code"] == code
     assert row["blockers"][0]["message"].startswith(text) and row["blockers"][0]["remediation"] == remediation_text(code)
 
