@@ -127,6 +127,6 @@ def test_restore_problems_in_stage_order_and_check_mode_judges_the_plan_only():
     assert codes(restore_problems(rows, **facts)) == [
         ("gone", "plan", "VM_NOT_FOUND"), ("web", "validate", "STILL_PAUSED"), ("db", "power_on", "POWER_ON_HELD")]
     assert codes(restore_problems(rows, check_mode=True, **facts)) == [("gone", "plan", "VM_NOT_FOUND")]
-    nothing_held = dict(facts, power=[])
-    assert codes(restore_problems(rows, unpause=False, power_on=False, **nothing_held)) == [
+    others = {key: value for key, value in facts.items() if key != "power"}
+    assert codes(restore_problems(rows, unpause=False, power_on=False, power=[], **others)) == [
         ("gone", "plan", "VM_NOT_FOUND")]
