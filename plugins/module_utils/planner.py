@@ -189,7 +189,7 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
     already_restored = is_already_restored(record, existing_vm)
     plan.failover = is_failover(record, facts.get("vcenter_instance_uuid"))
     plan.detected_type = detected
-    plan.missing_disks = missing_disks(record, existing_vm, facts.get("existing_claims"))
+    plan.missing_disks = missing_disks(record, existing_vm, facts.get("existing_claims"), facts.get("vm_disks"))
     plan.failover_changes = failover_changes(record, facts) if plan.failover else None
     plan.network_override = _network_override(record, facts)
     disk_state = _disk_only_state(plan, record, caps, detected)
@@ -223,8 +223,15 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
 # --- issue 5: disk-only, failover, network override ---------------------------------------
 
 def missing_disks(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]],
-                  existing_claims: Any) -> Optional[List[Dict[str, Any]]]:
+                  existing_claims: Any, vm_disks: Any = None) -> Optional[List[Dict[str, Any]]]:
     """The backup's PVC disks that have no attached claim now, or None when the claims are unknown.
+
+    ``vm_disks`` (the vSphere VM's disks, vsphere_inventory.virtual_disks): when known (a non-empty
+    list), a disk with a claim is present only if the VM's matching disk (by backing uuid, then by
+    file name) has a vDiskId, as VM Operator counts it (vm-operator pkg/util/volumes/volumes_util.go):
+    a vendor that moved the disk file back keeps the claim, but the disk lost its identity and
+    RegisterVM attaches it as a new restored-<hex> PVC. Unknown disks: the claim alone decides.
+    Each missing entry says why (``reason``).
 
     ``record["pvc_disks"]`` items carry ``pvc_name``/``file_name`` (a record) or the Go names
     ``PVCName``/``FileName`` (raw ExtraConfig data). A disk is attached when its claim is in
@@ -242,16 +249,51 @@ def missing_disks(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, 
     backup_volumes = _claims_by_volume(_as_dict(record).get("vm_resource"))
     volume_of_claim = dict((claim, volume) for volume, claim in backup_volumes.items())
     current_volumes = _claims_by_volume(existing_vm)
+    disks = [item for item in vm_disks if isinstance(item, dict)] if isinstance(vm_disks, list) else []
     missing = []
     for disk in _as_dict(record).get("pvc_disks") or ():
         if not isinstance(disk, dict):
             continue
         pvc_name = disk.get("pvc_name", disk.get("PVCName"))
         volume = volume_of_claim.get(pvc_name)
-        if pvc_name in claims or (volume is not None and current_volumes.get(volume) in claims):
+        file_name = disk.get("file_name", disk.get("FileName"))
+        entry = {"pvc_name": pvc_name, "volume": volume, "file_name": file_name}
+        if not (pvc_name in claims or (volume is not None and current_volumes.get(volume) in claims)):
+            missing.append(dict(entry, reason=REASON_NO_CLAIM))
             continue
-        missing.append({"pvc_name": pvc_name, "volume": volume, "file_name": disk.get("file_name", disk.get("FileName"))})
+        if not disks:
+            continue  # the VM's disks are unknown: the claim decides, as before
+        match = matching_disk(disk, disks)
+        if match is None:
+            missing.append(dict(entry, reason=REASON_NO_DISK))
+        elif not match.get("vdisk_id"):
+            missing.append(dict(entry, reason=REASON_NO_IDENTITY))
     return missing
+
+
+REASON_NO_CLAIM = "no attached claim"
+REASON_NO_DISK = "the vSphere VM has no such disk"
+REASON_NO_IDENTITY = "no first-class disk identity"
+
+
+def matching_disk(backup_disk: Mapping[str, Any], vm_disks: List[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    """The vSphere VM's disk that is ``backup_disk`` (PVC disk data): by backing uuid, then by file name."""
+    uuid = backup_disk.get("uuid", backup_disk.get("UUID"))
+    if uuid:
+        wanted = _uuid_key(uuid)
+        for item in vm_disks:
+            if item.get("uuid") and _uuid_key(item["uuid"]) == wanted:
+                return item
+    file_name = backup_disk.get("file_name", backup_disk.get("FileName"))
+    if file_name:
+        for item in vm_disks:
+            if item.get("file_name") == file_name:
+                return item
+    return None
+
+
+def _uuid_key(value):
+    return _uuid(value).replace("-", "")
 
 
 def network_override_candidates(vm_resource: Any) -> List[Dict[str, Any]]:
@@ -655,7 +697,11 @@ def _disk_text(disk):
 
 
 def _missing_text(disks):
-    return "%d backed-up disk(s) have no attached claim (%s)" % (len(disks), ", ".join(disk["pvc_name"] for disk in disks))
+    reasons = set(disk.get("reason", REASON_NO_CLAIM) for disk in disks)
+    if reasons == {REASON_NO_CLAIM}:
+        return "%d backed-up disk(s) have no attached claim (%s)" % (len(disks), ", ".join(disk["pvc_name"] for disk in disks))
+    return "%d backed-up disk(s) are missing (%s)" % (len(disks), ", ".join(
+        "%s: %s" % (disk["pvc_name"], disk.get("reason", REASON_NO_CLAIM)) for disk in disks))
 
 
 def _subnet_text(subnet):

@@ -75,4 +75,6 @@ def planner_facts(record: Mapping[str, Any], base: Mapping[str, Any], vms: Any,
         "existing_claims": base.get("existing_claims"),
         "image_exists": image_exists_for(record, base, base.get("vcenter_instance_uuid")),
         "subnets": base.get("subnets"),
+        # the vSphere VM's disks from the scan (None: not read, the claims decide)
+        "vm_disks": record.get("vm_disks"),
     }

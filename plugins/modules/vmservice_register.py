@@ -462,7 +462,7 @@ def validate_params(params):
 def scan_selection(namespace, selectors):
     """backup_scan.scan_vcenter params for the selectors (one inventory read, whatever the mix)."""
     selection = {"namespace": namespace, "names": None, "moids": None, "folder": None,
-                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False}
+                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False, "vm_disks": True}
     names = [item["name"] for item in selectors or () if item.get("name")]
     moids = [item["moid"] for item in selectors or () if item.get("moid")]
     if names and moids:

@@ -341,7 +341,7 @@ def argument_spec():
 def read_vcenter(params):
     """The namespace's backup records, this vCenter's identity and its version."""
     selection = {"namespace": params["namespace"], "names": params["names"],
-                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False}
+                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False, "vm_disks": True}
     with vsphere_client_from_params(params) as vsphere:
         records = backup_scan.scan_vcenter(vsphere, selection)
         instance_uuid = vsphere.instance_uuid

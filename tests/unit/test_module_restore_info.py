@@ -105,7 +105,7 @@ class FakeVsphere:
     def __exit__(self, *exc_info):
         self.closed = True
 
-    def scan_inventory(self, vm_root=None):  # pylint: disable=unused-argument
+    def scan_inventory(self, vm_root=None, with_devices=False):  # pylint: disable=unused-argument
         self.scans += 1
         return self.objects
 

@@ -571,7 +571,7 @@ def test_plan_does_not_modify_its_inputs():
 
 # --- issue 5: disk-only refinement (missing disks) ---------------------------------------------
 
-DISK = {"pvc_name": "data-pvc", "volume": "data-vol", "file_name": "[vsanDatastore] web-1/web-1_1.vmdk"}
+DISK = {"pvc_name": "data-pvc", "volume": "data-vol", "file_name": "[vsanDatastore] web-1/web-1_1.vmdk", "reason": "no attached claim"}
 
 
 def two_disk_record():
@@ -676,8 +676,8 @@ def test_missing_disks_reads_records_and_raw_pvc_disk_data():
                            {"pvc_name": "logs-pvc", "file_name": "[ds] b.vmdk"},
                            {"PVCName": "scratch-pvc", "FileName": "[ds] c.vmdk"}, "junk", None]}
     assert missing_disks(entry, None, ["data-pvc"]) == [
-        {"pvc_name": "logs-pvc", "volume": "logs-vol", "file_name": "[ds] b.vmdk"},
-        {"pvc_name": "scratch-pvc", "volume": None, "file_name": "[ds] c.vmdk"}]
+        {"pvc_name": "logs-pvc", "volume": "logs-vol", "file_name": "[ds] b.vmdk", "reason": "no attached claim"},
+        {"pvc_name": "scratch-pvc", "volume": None, "file_name": "[ds] c.vmdk", "reason": "no attached claim"}]
     assert missing_disks(entry, None, None) is None
     assert missing_disks(entry, None, "junk") is None
     assert missing_disks({}, None, []) == []
@@ -887,3 +887,75 @@ def test_an_already_restored_failover_still_says_what_the_failover_changed():
     codes = [warning["code"] for warning in plan["warnings"]]
     assert codes == ["FAILOVER_IMAGE_CLEARED", "FAILOVER_IMAGE_MISSING", "FAILOVER_VOLUMES", "FAILOVER_VALIDATION_RELAXED"]
     assert plan["blockers"] == []
+
+
+# --- issue 10 (planner): disk-only from the vSphere disks (vDiskId) -----------------------------
+
+DATA_UUID = "6000c291-aaaa-bbbb-cccc-0123456789ab"
+
+
+def vm_disk(uuid=DATA_UUID, file_name="[vsanDatastore] web-1/web-1_1.vmdk", vdisk_id="fcd-1"):
+    return {"key": 2001, "file_name": file_name, "uuid": uuid, "vdisk_id": vdisk_id, "controller_key": 1000,
+            "unit_number": 1}
+
+
+def test_a_claimed_disk_without_vdisk_id_is_a_restored_disk_and_plans_disk_only():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (VirtualDisk.vDiskId != nil); e2e
+    test/e2e/vmservice/vmservice/viadmin/registervm.go "Should register restored disk"."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(vdisk_id=None)]), requested_mode=Mode.DISK_ONLY)
+    assert plan["restore_type"] == RestoreType.DISK_ONLY
+    assert plan["missing_disks"] == [dict(DISK, reason="no first-class disk identity")]
+    assert "no first-class disk identity" in plan["reasons"][-1]["message"]
+    assert plan["blockers"] == []
+
+
+def test_a_claimed_disk_with_vdisk_id_is_present():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (a disk with vDiskId is a CNS volume)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk()]), requested_mode=Mode.DISK_ONLY)
+    assert plan["restore_type"] == RestoreType.ALREADY_RESTORED
+    assert plan["missing_disks"] == []
+
+
+def test_the_matching_disk_falls_back_to_the_file_name():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194; disks matched by backing uuid, then file name."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(uuid="6000c299-0000-0000-0000-000000000000",
+                                                          file_name="[ds] other.vmdk"),
+                                                  vm_disk(uuid=None, vdisk_id=None)]))
+    # the first disk has another uuid; the second has the backup's file name and no identity
+    assert plan["missing_disks"] == [dict(DISK, reason="no first-class disk identity")]
+
+
+def test_uuid_match_wins_over_the_file_name():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (the backing uuid names the disk)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(file_name="[ds] moved.vmdk"),
+                                                  vm_disk(uuid=None, vdisk_id=None)]))
+    assert plan["missing_disks"] == []
+
+
+def test_no_matching_disk_on_the_vm_is_missing():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (no disk, no CNS volume)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(uuid="6000c299-0000-0000-0000-000000000000",
+                                                          file_name="[ds] other.vmdk")]))
+    assert plan["missing_disks"] == [dict(DISK, reason="the vSphere VM has no such disk")]
+    assert plan["restore_type"] == RestoreType.DISK_ONLY
+
+
+@pytest.mark.parametrize("vm_disks", [None, []])
+def test_unknown_vm_disks_keep_the_claim_rule(vm_disks):
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194; without device info the claim decides."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=vm_disks), requested_mode=Mode.DISK_ONLY)
+    assert plan["restore_type"] == RestoreType.ALREADY_RESTORED
+    assert plan["missing_disks"] == []
+
+
+def test_a_missing_claim_is_missing_whatever_the_disks_say():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (the claim is needed too)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=[],
+                                        vm_disks=[vm_disk()]))
+    assert plan["missing_disks"] == [DISK]
