@@ -144,6 +144,39 @@ def is_already_restored(record: Mapping[str, Any], existing_vm: Optional[Mapping
     return bool(cr_bios and record.get("bios_uuid")) and _uuid(cr_bios) == _uuid(record["bios_uuid"])
 
 
+def vm_link(cr: Any, vm_moid: Optional[str], vm_instance_uuid: Optional[str]) -> Dict[str, Any]:
+    """Whether VirtualMachine ``cr`` manages the vSphere VM ``vm_moid`` / ``vm_instance_uuid``.
+
+    VM Operator finds a CR's vSphere VM by status.uniqueID (the MoID), then spec.instanceUUID, then
+    metadata.uid (as an instance UUID), never by BIOS UUID (vm-operator
+    pkg/providers/vsphere/vcenter/getvm.go). Returns ``{"ok", "code", "by", "message"}``: ``ok`` with
+    ``by`` the field that links them; code VM_LINK_MISMATCH when uniqueID (or, without it, the
+    instance UUID) names another VM; VM_LINK_PENDING when the CR has no uniqueID yet.
+    """
+    metadata = _as_dict(_as_dict(cr).get("metadata"))
+    unique_id = _as_dict(_as_dict(cr).get("status")).get("uniqueID") or None
+    instance_uuid = _as_dict(_as_dict(cr).get("spec")).get("instanceUUID") or None
+    name = "VirtualMachine %s/%s" % (metadata.get("namespace"), metadata.get("name"))
+    if unique_id:
+        if unique_id == vm_moid:
+            return _link(True, None, "uniqueID", "%s status.uniqueID is %s" % (name, vm_moid))
+        return _link(False, "VM_LINK_MISMATCH", "uniqueID", "%s status.uniqueID names vSphere VM %s, not %s"
+                     % (name, unique_id, vm_moid))
+    wanted = _uuid(vm_instance_uuid) if vm_instance_uuid else None
+    for field, value in (("instanceUUID", instance_uuid), ("uid", metadata.get("uid"))):
+        if value and wanted and _uuid(value) != wanted and field == "instanceUUID":
+            return _link(False, "VM_LINK_MISMATCH", field, "%s spec.instanceUUID %s is not the instance UUID %s of "
+                         "vSphere VM %s" % (name, value, vm_instance_uuid, vm_moid))
+        if value and wanted and _uuid(value) == wanted:
+            return _link(False, "VM_LINK_PENDING", field, "%s has no status.uniqueID yet; its %s names vSphere VM %s"
+                         % (name, "spec.instanceUUID" if field == "instanceUUID" else "metadata.uid", vm_moid))
+    return _link(False, "VM_LINK_PENDING", None, "%s has no status.uniqueID yet" % name)
+
+
+def _link(ok, code, by, message):
+    return {"ok": ok, "code": code, "by": by, "message": message}
+
+
 def snapshot_revert_in_progress(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]]) -> bool:
     """Guide 7.2.1: the revert annotation on the CR or in the backup, or the CR's spec.currentSnapshotName."""
     if SNAPSHOT_REVERT_ANNOTATION in _annotations(existing_vm):
@@ -187,6 +220,12 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
     existing_vm = facts.get("existing_vm")
     detected = detect_restore_type(existing_vm, record.get("backup_version"))
     already_restored = is_already_restored(record, existing_vm)
+    plan.vm_link = vm_link(existing_vm, record.get("moid"), record.get("instance_uuid")) \
+        if existing_vm is not None and record.get("moid") else None
+    if plan.vm_link and plan.vm_link["code"] == "VM_LINK_MISMATCH":
+        # the CR manages another vSphere VM: it cannot already carry this one's backup
+        already_restored = False
+        plan.warning("VM_LINK_MISMATCH", plan.vm_link["message"])
     plan.failover = is_failover(record, facts.get("vcenter_instance_uuid"))
     plan.detected_type = detected
     plan.missing_disks = missing_disks(record, existing_vm, facts.get("existing_claims"), facts.get("vm_disks"))
@@ -215,6 +254,8 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
     _check_backup(plan, record, facts, existing_vm, caps)
     _check_mode(plan, requested_mode, detected, caps)
     _check_network_override(plan, facts, caps, record)
+    if detected == RestoreType.EXISTING:
+        _check_removable(plan, record, existing_vm, facts)
     _warn(plan, record, caps)
     _warn_failover(plan)
     return plan.finish(RestoreType.BLOCKED if plan.blockers else detected)
@@ -548,6 +589,43 @@ def _check_override_targets(plan, facts):
         plan.passed("network_override_targets", "every target subnet of the network override exists in the namespace")
 
 
+def non_removable_volumes(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]]) -> List[str]:
+    """Volumes of the current VirtualMachine with ``removable: false`` that the backup does not have.
+
+    An in-place restore replaces spec.volumes with the backup's, and VM Operator's webhook forbids
+    removing a volume whose removable is false (vm-operator
+    webhooks/virtualmachine/validation/virtualmachine_validator.go); unset means removable.
+    """
+    backup_names = set(volume.get("name") for volume in _volumes(_as_dict(record).get("vm_resource")))
+    return [volume["name"] for volume in _volumes(existing_vm)
+            if volume.get("name") and volume.get("removable") is False and volume["name"] not in backup_names]
+
+
+def _check_removable(plan, record, existing_vm, facts):
+    names = non_removable_volumes(record, existing_vm)
+    if not names:
+        plan.passed("volumes_removable", "the restore removes no volume marked removable: false",
+                    fixable_with="make_volumes_removable")
+        return
+    if facts.get("make_volumes_removable"):
+        plan.make_removable = names
+        plan.passed("volumes_removable", "volumes %s are set removable: true before the restore" % ", ".join(names),
+                    fixable_with="make_volumes_removable")
+        plan.warning("VOLUMES_MADE_REMOVABLE", "volumes %s of VirtualMachine %s are not in the backup and have "
+                     "removable: false: the restore sets removable: true on them so it can remove them"
+                     % (", ".join(names), _vm_name(record)))
+        return
+    plan.require("volumes_removable", "VOLUME_NOT_REMOVABLE", "volumes %s of VirtualMachine %s are not in the backup "
+                 "and have removable: false: VM Operator's webhook refuses a restore that removes them"
+                 % (", ".join(names), _vm_name(record)), fixable_with="make_volumes_removable")
+
+
+def _volumes(vm):
+    spec = vm.get("spec") if isinstance(vm, dict) else None
+    volumes = spec.get("volumes") if isinstance(spec, dict) else None
+    return [item for item in volumes if isinstance(item, dict)] if isinstance(volumes, list) else []
+
+
 def _warn(plan, record, caps):
     for warning in record.get("warnings") or ():
         plan.warning(warning["code"], warning["message"])
@@ -591,6 +669,8 @@ class _Plan:
         self.missing_disks = None
         self.failover_changes = None
         self.network_override = None
+        self.vm_link = None
+        self.make_removable = []
         self.reasons = []
         self.blockers = []
         self.warnings = []
@@ -641,6 +721,8 @@ class _Plan:
             "missing_disks": self.missing_disks,
             "failover_changes": self.failover_changes,
             "network_override": self.network_override,
+            "vm_link": self.vm_link,
+            "make_removable": self.make_removable,
             "actions": _actions(restore_type, self),
         }
 
@@ -654,12 +736,17 @@ def _actions(restore_type, plan):
     if restore_type == RestoreType.ALREADY_RESTORED:
         return []
     if restore_type == RestoreType.BLOCKED:
-        return ["move the VM into its namespace folder (fix_folder: true)" for blocker in plan.blockers
-                if blocker["fixable_with"] == "fix_folder"]
+        fixes = {"fix_folder": "move the VM into its namespace folder (fix_folder: true)",
+                 "make_volumes_removable": "set removable: true on the volumes the restore removes "
+                                           "(make_volumes_removable: true)"}
+        return [fixes[blocker["fixable_with"]] for blocker in plan.blockers if blocker["fixable_with"] in fixes]
     actions = []
     if restore_type == RestoreType.NEW:
         actions.append("create VirtualMachine %s from the backup" % name)
     elif restore_type == RestoreType.EXISTING:
+        if plan.make_removable:
+            actions.append("set removable: true on volumes %s of %s (make_volumes_removable)"
+                           % (", ".join(plan.make_removable), name))
         actions.append("pause VirtualMachine %s and replace its spec with the backup's" % name)
     elif plan.missing_disks:
         actions.append("register %d missing disk(s) of %s as restored-<hex> PVCs and add them to its spec: %s"
