@@ -209,7 +209,7 @@ def test_virtual_disks_unknown_and_empty_and_dict_devices():
     """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (a disk without vDiskId is not a CNS volume)."""
     assert virtual_disks(None) is None
     assert virtual_disks([]) == []
-    assert virtual_disks([{"type": "VirtualDisk", "key": 1, "backing": {"fileName": "f", "uuid": "odd"},
-                           "vDiskId": "fcd-2"}])[0] == {"key": 1, "file_name": "f", "uuid": "odd", "vdisk_id": "fcd-2",
-                                                         "controller_key": None, "unit_number": None}
+    as_dict = {"type": "VirtualDisk", "key": 1, "backing": {"fileName": "f", "uuid": "odd"}, "vDiskId": "fcd-2"}
+    assert virtual_disks([as_dict])[0] == {"key": 1, "file_name": "f", "uuid": "odd", "vdisk_id": "fcd-2",
+                                           "controller_key": None, "unit_number": None}
     assert virtual_disks([_Obj("VirtualDisk", key=3, backing=None, vDiskId=_Obj(id=""))])[0]["vdisk_id"] is None
