@@ -21,7 +21,7 @@ from ansible_collections.vmservice.restore.plugins.module_utils.backup_record im
 from ansible_collections.vmservice.restore.plugins.module_utils.codec import normalize_uuid
 from ansible_collections.vmservice.restore.plugins.module_utils.vmx_source import read_vmx_sources
 from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_client import VsphereClient, extra_config_to_dict
-from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_inventory import InventorySnapshot
+from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_inventory import InventorySnapshot, virtual_disks
 
 
 def vm_entry(record: Mapping[str, Any], name: Optional[str], moid: Optional[str] = None, vmx_path: Optional[str] = None,
@@ -60,11 +60,14 @@ def scan_vcenter(client: VsphereClient, params: Mapping[str, Any]) -> List[Dict[
     """Records of the VMs in scope, from one inventory retrieval through ``client``.
 
     ``params`` holds the selection: namespace, names, moids, folder,
-    max_decoded_size, include_secret_data (the module options of the same names).
+    max_decoded_size, include_secret_data (the module options of the same names); ``vm_disks``
+    True adds each VM's disks (``vm_disks``, vsphere_inventory.virtual_disks) from the same read.
     """
     params = _with_name_set(params)
     vm_root = client.find_folder(params["folder"]) if params.get("folder") else None
-    snapshot = InventorySnapshot(client.scan_inventory(vm_root), client.folder_namespace_supported())
+    with_disks = bool(params.get("vm_disks"))
+    objects = client.scan_inventory(vm_root, with_devices=True) if with_disks else client.scan_inventory(vm_root)
+    snapshot = InventorySnapshot(objects, client.folder_namespace_supported())
     entries = []
     moids = set(params.get("moids") or ())
     for vm in snapshot.vms:
@@ -83,6 +86,8 @@ def scan_vcenter(client: VsphereClient, params: Mapping[str, Any]) -> List[Dict[
             record, name=props.get("name"), moid=vm["moid"],
             bios_uuid=normalize_uuid(props.get("config.uuid")), instance_uuid=normalize_uuid(props.get("config.instanceUuid")),
             folder=snapshot.path(parent), power_state=props.get("runtime.powerState"))
+        if with_disks:  # the planner's disk-only rule: which disks have a first-class identity
+            entry["vm_disks"] = virtual_disks(props.get("config.hardware.device"))
         if record["errors"] and record["errors"][0]["code"] == "NOT_A_VM_SERVICE_VM":
             entries.append(entry)
             continue

@@ -144,6 +144,39 @@ def is_already_restored(record: Mapping[str, Any], existing_vm: Optional[Mapping
     return bool(cr_bios and record.get("bios_uuid")) and _uuid(cr_bios) == _uuid(record["bios_uuid"])
 
 
+def vm_link(cr: Any, vm_moid: Optional[str], vm_instance_uuid: Optional[str]) -> Dict[str, Any]:
+    """Whether VirtualMachine ``cr`` manages the vSphere VM ``vm_moid`` / ``vm_instance_uuid``.
+
+    VM Operator finds a CR's vSphere VM by status.uniqueID (the MoID), then spec.instanceUUID, then
+    metadata.uid (as an instance UUID), never by BIOS UUID (vm-operator
+    pkg/providers/vsphere/vcenter/getvm.go). Returns ``{"ok", "code", "by", "message"}``: ``ok`` with
+    ``by`` the field that links them; code VM_LINK_MISMATCH when uniqueID (or, without it, the
+    instance UUID) names another VM; VM_LINK_PENDING when the CR has no uniqueID yet.
+    """
+    metadata = _as_dict(_as_dict(cr).get("metadata"))
+    unique_id = _as_dict(_as_dict(cr).get("status")).get("uniqueID") or None
+    instance_uuid = _as_dict(_as_dict(cr).get("spec")).get("instanceUUID") or None
+    name = "VirtualMachine %s/%s" % (metadata.get("namespace"), metadata.get("name"))
+    if unique_id:
+        if unique_id == vm_moid:
+            return _link(True, None, "uniqueID", "%s status.uniqueID is %s" % (name, vm_moid))
+        return _link(False, "VM_LINK_MISMATCH", "uniqueID", "%s status.uniqueID names vSphere VM %s, not %s"
+                     % (name, unique_id, vm_moid))
+    wanted = _uuid(vm_instance_uuid) if vm_instance_uuid else None
+    for field, value in (("instanceUUID", instance_uuid), ("uid", metadata.get("uid"))):
+        if value and wanted and _uuid(value) != wanted and field == "instanceUUID":
+            return _link(False, "VM_LINK_MISMATCH", field, "%s spec.instanceUUID %s is not the instance UUID %s of "
+                         "vSphere VM %s" % (name, value, vm_instance_uuid, vm_moid))
+        if value and wanted and _uuid(value) == wanted:
+            return _link(False, "VM_LINK_PENDING", field, "%s has no status.uniqueID yet; its %s names vSphere VM %s"
+                         % (name, "spec.instanceUUID" if field == "instanceUUID" else "metadata.uid", vm_moid))
+    return _link(False, "VM_LINK_PENDING", None, "%s has no status.uniqueID yet" % name)
+
+
+def _link(ok, code, by, message):
+    return {"ok": ok, "code": code, "by": by, "message": message}
+
+
 def snapshot_revert_in_progress(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]]) -> bool:
     """Guide 7.2.1: the revert annotation on the CR or in the backup, or the CR's spec.currentSnapshotName."""
     if SNAPSHOT_REVERT_ANNOTATION in _annotations(existing_vm):
@@ -187,9 +220,15 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
     existing_vm = facts.get("existing_vm")
     detected = detect_restore_type(existing_vm, record.get("backup_version"))
     already_restored = is_already_restored(record, existing_vm)
+    plan.vm_link = vm_link(existing_vm, record.get("moid"), record.get("instance_uuid")) \
+        if existing_vm is not None and record.get("moid") else None
+    if plan.vm_link and plan.vm_link["code"] == "VM_LINK_MISMATCH":
+        # the CR manages another vSphere VM: it cannot already carry this one's backup
+        already_restored = False
+        plan.warning("VM_LINK_MISMATCH", plan.vm_link["message"])
     plan.failover = is_failover(record, facts.get("vcenter_instance_uuid"))
     plan.detected_type = detected
-    plan.missing_disks = missing_disks(record, existing_vm, facts.get("existing_claims"))
+    plan.missing_disks = missing_disks(record, existing_vm, facts.get("existing_claims"), facts.get("vm_disks"))
     plan.failover_changes = failover_changes(record, facts) if plan.failover else None
     plan.network_override = _network_override(record, facts)
     disk_state = _disk_only_state(plan, record, caps, detected)
@@ -215,6 +254,8 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
     _check_backup(plan, record, facts, existing_vm, caps)
     _check_mode(plan, requested_mode, detected, caps)
     _check_network_override(plan, facts, caps, record)
+    if detected == RestoreType.EXISTING:
+        _check_removable(plan, record, existing_vm, facts)
     _warn(plan, record, caps)
     _warn_failover(plan)
     return plan.finish(RestoreType.BLOCKED if plan.blockers else detected)
@@ -223,8 +264,15 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
 # --- issue 5: disk-only, failover, network override ---------------------------------------
 
 def missing_disks(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]],
-                  existing_claims: Any) -> Optional[List[Dict[str, Any]]]:
+                  existing_claims: Any, vm_disks: Any = None) -> Optional[List[Dict[str, Any]]]:
     """The backup's PVC disks that have no attached claim now, or None when the claims are unknown.
+
+    ``vm_disks`` (the vSphere VM's disks, vsphere_inventory.virtual_disks): when known (a non-empty
+    list), a disk with a claim is present only if the VM's matching disk (by backing uuid, then by
+    file name) has a vDiskId, as VM Operator counts it (vm-operator pkg/util/volumes/volumes_util.go):
+    a vendor that moved the disk file back keeps the claim, but the disk lost its identity and
+    RegisterVM attaches it as a new restored-<hex> PVC. Unknown disks: the claim alone decides.
+    Each missing entry says why (``reason``).
 
     ``record["pvc_disks"]`` items carry ``pvc_name``/``file_name`` (a record) or the Go names
     ``PVCName``/``FileName`` (raw ExtraConfig data). A disk is attached when its claim is in
@@ -242,16 +290,51 @@ def missing_disks(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, 
     backup_volumes = _claims_by_volume(_as_dict(record).get("vm_resource"))
     volume_of_claim = dict((claim, volume) for volume, claim in backup_volumes.items())
     current_volumes = _claims_by_volume(existing_vm)
+    disks = [item for item in vm_disks if isinstance(item, dict)] if isinstance(vm_disks, list) else []
     missing = []
     for disk in _as_dict(record).get("pvc_disks") or ():
         if not isinstance(disk, dict):
             continue
         pvc_name = disk.get("pvc_name", disk.get("PVCName"))
         volume = volume_of_claim.get(pvc_name)
-        if pvc_name in claims or (volume is not None and current_volumes.get(volume) in claims):
+        file_name = disk.get("file_name", disk.get("FileName"))
+        entry = {"pvc_name": pvc_name, "volume": volume, "file_name": file_name}
+        if not (pvc_name in claims or (volume is not None and current_volumes.get(volume) in claims)):
+            missing.append(dict(entry, reason=REASON_NO_CLAIM))
             continue
-        missing.append({"pvc_name": pvc_name, "volume": volume, "file_name": disk.get("file_name", disk.get("FileName"))})
+        if not disks:
+            continue  # the VM's disks are unknown: the claim decides, as before
+        match = matching_disk(disk, disks)
+        if match is None:
+            missing.append(dict(entry, reason=REASON_NO_DISK))
+        elif not match.get("vdisk_id"):
+            missing.append(dict(entry, reason=REASON_NO_IDENTITY))
     return missing
+
+
+REASON_NO_CLAIM = "no attached claim"
+REASON_NO_DISK = "the vSphere VM has no such disk"
+REASON_NO_IDENTITY = "no first-class disk identity"
+
+
+def matching_disk(backup_disk: Mapping[str, Any], vm_disks: List[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    """The vSphere VM's disk that is ``backup_disk`` (PVC disk data): by backing uuid, then by file name."""
+    uuid = backup_disk.get("uuid", backup_disk.get("UUID"))
+    if uuid:
+        wanted = _uuid_key(uuid)
+        for item in vm_disks:
+            if item.get("uuid") and _uuid_key(item["uuid"]) == wanted:
+                return item
+    file_name = backup_disk.get("file_name", backup_disk.get("FileName"))
+    if file_name:
+        for item in vm_disks:
+            if item.get("file_name") == file_name:
+                return item
+    return None
+
+
+def _uuid_key(value):
+    return _uuid(value).replace("-", "")
 
 
 def network_override_candidates(vm_resource: Any) -> List[Dict[str, Any]]:
@@ -506,6 +589,43 @@ def _check_override_targets(plan, facts):
         plan.passed("network_override_targets", "every target subnet of the network override exists in the namespace")
 
 
+def non_removable_volumes(record: Mapping[str, Any], existing_vm: Optional[Mapping[str, Any]]) -> List[str]:
+    """Volumes of the current VirtualMachine with ``removable: false`` that the backup does not have.
+
+    An in-place restore replaces spec.volumes with the backup's, and VM Operator's webhook forbids
+    removing a volume whose removable is false (vm-operator
+    webhooks/virtualmachine/validation/virtualmachine_validator.go); unset means removable.
+    """
+    backup_names = set(volume.get("name") for volume in _volumes(_as_dict(record).get("vm_resource")))
+    return [volume["name"] for volume in _volumes(existing_vm)
+            if volume.get("name") and volume.get("removable") is False and volume["name"] not in backup_names]
+
+
+def _check_removable(plan, record, existing_vm, facts):
+    names = non_removable_volumes(record, existing_vm)
+    if not names:
+        plan.passed("volumes_removable", "the restore removes no volume marked removable: false",
+                    fixable_with="make_volumes_removable")
+        return
+    if facts.get("make_volumes_removable"):
+        plan.make_removable = names
+        plan.passed("volumes_removable", "volumes %s are set removable: true before the restore" % ", ".join(names),
+                    fixable_with="make_volumes_removable")
+        plan.warning("VOLUMES_MADE_REMOVABLE", "volumes %s of VirtualMachine %s are not in the backup and have "
+                     "removable: false: the restore sets removable: true on them so it can remove them"
+                     % (", ".join(names), _vm_name(record)))
+        return
+    plan.require("volumes_removable", "VOLUME_NOT_REMOVABLE", "volumes %s of VirtualMachine %s are not in the backup "
+                 "and have removable: false: VM Operator's webhook refuses a restore that removes them"
+                 % (", ".join(names), _vm_name(record)), fixable_with="make_volumes_removable")
+
+
+def _volumes(vm):
+    spec = vm.get("spec") if isinstance(vm, dict) else None
+    volumes = spec.get("volumes") if isinstance(spec, dict) else None
+    return [item for item in volumes if isinstance(item, dict)] if isinstance(volumes, list) else []
+
+
 def _warn(plan, record, caps):
     for warning in record.get("warnings") or ():
         plan.warning(warning["code"], warning["message"])
@@ -549,6 +669,8 @@ class _Plan:
         self.missing_disks = None
         self.failover_changes = None
         self.network_override = None
+        self.vm_link = None
+        self.make_removable = []
         self.reasons = []
         self.blockers = []
         self.warnings = []
@@ -599,6 +721,8 @@ class _Plan:
             "missing_disks": self.missing_disks,
             "failover_changes": self.failover_changes,
             "network_override": self.network_override,
+            "vm_link": self.vm_link,
+            "make_removable": self.make_removable,
             "actions": _actions(restore_type, self),
         }
 
@@ -612,12 +736,17 @@ def _actions(restore_type, plan):
     if restore_type == RestoreType.ALREADY_RESTORED:
         return []
     if restore_type == RestoreType.BLOCKED:
-        return ["move the VM into its namespace folder (fix_folder: true)" for blocker in plan.blockers
-                if blocker["fixable_with"] == "fix_folder"]
+        fixes = {"fix_folder": "move the VM into its namespace folder (fix_folder: true)",
+                 "make_volumes_removable": "set removable: true on the volumes the restore removes "
+                                           "(make_volumes_removable: true)"}
+        return [fixes[blocker["fixable_with"]] for blocker in plan.blockers if blocker["fixable_with"] in fixes]
     actions = []
     if restore_type == RestoreType.NEW:
         actions.append("create VirtualMachine %s from the backup" % name)
     elif restore_type == RestoreType.EXISTING:
+        if plan.make_removable:
+            actions.append("set removable: true on volumes %s of %s (make_volumes_removable)"
+                           % (", ".join(plan.make_removable), name))
         actions.append("pause VirtualMachine %s and replace its spec with the backup's" % name)
     elif plan.missing_disks:
         actions.append("register %d missing disk(s) of %s as restored-<hex> PVCs and add them to its spec: %s"
@@ -655,7 +784,11 @@ def _disk_text(disk):
 
 
 def _missing_text(disks):
-    return "%d backed-up disk(s) have no attached claim (%s)" % (len(disks), ", ".join(disk["pvc_name"] for disk in disks))
+    reasons = set(disk.get("reason", REASON_NO_CLAIM) for disk in disks)
+    if reasons == {REASON_NO_CLAIM}:
+        return "%d backed-up disk(s) have no attached claim (%s)" % (len(disks), ", ".join(disk["pvc_name"] for disk in disks))
+    return "%d backed-up disk(s) are missing (%s)" % (len(disks), ", ".join(
+        "%s: %s" % (disk["pvc_name"], disk.get("reason", REASON_NO_CLAIM)) for disk in disks))
 
 
 def _subnet_text(subnet):

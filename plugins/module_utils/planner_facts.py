@@ -49,7 +49,7 @@ class SupervisorVms:
 
 
 def planner_facts(record: Mapping[str, Any], base: Mapping[str, Any], vms: Any,
-                  network_override: Any = None) -> Dict[str, Any]:
+                  network_override: Any = None, make_volumes_removable: bool = False) -> Dict[str, Any]:
     """planner.plan_restore's facts for ``record``.
 
     ``base``: the namespace-wide facts (supervisor_version, vcenter_instance_uuid, namespace (the
@@ -57,6 +57,8 @@ def planner_facts(record: Mapping[str, Any], base: Mapping[str, Any], vms: Any,
     existing_claims, image_exists_by_name, subnets, network_provider); absent ones are unknown.
     ``vms``: a SupervisorVms, or the VirtualMachines as a list or a ``{name: vm}`` dict.
     ``network_override``: the VM's, as the modules take it ({from, to}) or as RegisterVM does.
+    ``make_volumes_removable``: the option that lets an in-place restore remove volumes marked
+    removable: false (they are patched removable first).
     """
     if not isinstance(vms, SupervisorVms):
         vms = SupervisorVms(vms)
@@ -75,4 +77,7 @@ def planner_facts(record: Mapping[str, Any], base: Mapping[str, Any], vms: Any,
         "existing_claims": base.get("existing_claims"),
         "image_exists": image_exists_for(record, base, base.get("vcenter_instance_uuid")),
         "subnets": base.get("subnets"),
+        # the vSphere VM's disks from the scan (None: not read, the claims decide)
+        "vm_disks": record.get("vm_disks"),
+        "make_volumes_removable": bool(make_volumes_removable),
     }

@@ -240,6 +240,24 @@ REMEDIATION = {
         "The background job did not finish within its time budget, so what it did is unknown: check the vCenter "
         "tasks and the Supervisor objects it works on, raise the timeout, and run again (the modules are "
         "idempotent: what is done already is not done twice)."),
+    # issue 10 (planner)
+    "ALREADY_IN_DESIRED_STATE": (
+        "RegisterVM registers only VMs the Supervisor does not have yet, and this one is registered already: "
+        "nothing to do. To restore over it, use an in-place (mode: existing) or disk-only restore."),
+    "VOLUME_NOT_REMOVABLE": (
+        "The VirtualMachine has volumes with removable: false that the backup does not have, and VM Operator's "
+        "webhook refuses a restore that would remove them: set make_volumes_removable: true (the restore "
+        "patches removable: true on them first), or patch spec.volumes[].removable yourself."),
+    "VOLUMES_MADE_REMOVABLE": (
+        "The restore sets removable: true on the VirtualMachine's volumes the backup does not have, so the "
+        "in-place restore can remove them: their PVCs stay in the namespace; delete them if unneeded."),
+    "VM_LINK_MISMATCH": (
+        "The VirtualMachine's status.uniqueID (or spec.instanceUUID) names another vSphere VM than this one: "
+        "VM Operator manages that VM, not this one. Check which vSphere VM is the restored one before "
+        "registering, and do not register a copy next to its original."),
+    "VM_LINK_PENDING": (
+        "The VirtualMachine has no status.uniqueID yet: VM Operator has not linked it to a vSphere VM. Wait "
+        "for its reconcile (check its conditions and the namespace's events), then look again."),
 }
 
 

@@ -109,6 +109,39 @@ class VapiError(VmServiceRestoreError):
         return cls(http_status, body.get("error_type"), body.get("messages") or [], context)
 
 
+# RegisterVMSpec of the vSphere SDK (9.1.1) has only ``vm``: the vAPI runtime refuses an unknown
+# field as UNEXPECTED_INPUT, which some vCenters answer as HTTP 500 (or 400) instead of a typed error.
+_UNEXPECTED_INPUT_MARKERS = ("unexpected_input", "unexpected input", "unexpectedinput", "network_config_override")
+
+
+def override_refused(error: "VapiError") -> bool:
+    """Whether a RegisterVM error says the vCenter does not know ``network_config_override``.
+
+    A typed UNEXPECTED_INPUT error, or a 400/500 whose messages name unexpected input or the field.
+    """
+    if str(error.error_type).upper() == "UNEXPECTED_INPUT":
+        return True
+    if error.http_status not in (400, 500):
+        return False
+    text = " ".join([error.default_message or ""] + error.message_ids).lower()
+    return any(marker in text for marker in _UNEXPECTED_INPUT_MARKERS)
+
+
+class NetworkOverrideRefused(VmServiceRestoreError):
+    """RegisterVM was sent with a network override that this vCenter's API does not accept."""
+
+    code = "NETWORK_OVERRIDE_UNSUPPORTED"
+    remediation = ("This vCenter's RegisterVM API does not support network_config_override: restore without "
+                   "network_override (fix the interfaces after the restore), or use a vCenter that supports it.")
+
+    def __init__(self, error: "VapiError"):
+        super(NetworkOverrideRefused, self).__init__(
+            "the vCenter refused the network override (%s): the override is not supported by this vCenter's "
+            "API; restore without it, or use a vCenter that supports it" % error.message,
+            details=dict(error.details or {}))
+        self.vapi_error = error
+
+
 class TransientConnectionError(ApiAccessError):
     """The connection was reset or timed out mid-request: the outcome is unknown."""
 
@@ -251,7 +284,12 @@ class VcenterRest:
         if subnet_mappings:
             body["network_config_override"] = {"subnet_mappings": list(subnet_mappings)}
         context = "RegisterVM %s in namespace %s" % (vm_moid, namespace)
-        task_id = self._call("POST", REGISTER_VM_PATH % quote(namespace, safe=""), body, context)
+        try:
+            task_id = self._call("POST", REGISTER_VM_PATH % quote(namespace, safe=""), body, context)
+        except VapiError as exc:
+            if "network_config_override" in body and override_refused(exc):
+                raise NetworkOverrideRefused(exc)
+            raise
         if not isinstance(task_id, str) or not task_id:
             raise ApiAccessError("%s: vCenter returned no task id (%r)" % (context, task_id))
         return task_id

@@ -39,6 +39,8 @@ except ImportError as import_error:  # pragma: no cover - exercised by ansible-t
 
 # Only what the scan needs: never the whole config (it is large on real VMs).
 VM_PROPERTIES = ("name", "parent", "config.uuid", "config.instanceUuid", "config.extraConfig", "runtime.powerState")
+# The disks' vDiskId (the planner's disk-only rule): read in the same retrieval when asked, never per VM.
+VM_DEVICE_PROPERTY = "config.hardware.device"
 FOLDER_PROPERTIES = ("name", "parent")
 DATACENTER_PROPERTIES = ("name", "parent")
 DEFAULT_PAGE_SIZE = 250
@@ -141,9 +143,11 @@ class VsphereClient:
                                 remediation="Give the folder as /<datacenter>/vm/<folder>, as shown in the vSphere Client.")
         return found
 
-    def scan_inventory(self, vm_root: Any = None, page_size: int = DEFAULT_PAGE_SIZE) -> List[Dict[str, Any]]:
+    def scan_inventory(self, vm_root: Any = None, page_size: int = DEFAULT_PAGE_SIZE,
+                       with_devices: bool = False) -> List[Dict[str, Any]]:
         """One paged PropertyCollector retrieval of every folder and datacenter
-        (for paths and namespaces) and every VM under ``vm_root`` (default: all).
+        (for paths and namespaces) and every VM under ``vm_root`` (default: all);
+        ``with_devices`` adds each VM's ``config.hardware.device`` to that same retrieval.
 
         Returns a list of ``{"moid", "type", "props"}`` dicts.
         """
@@ -163,7 +167,7 @@ class VsphereClient:
             return self._retrieve(object_specs, {
                 vim.Folder: folder_props,
                 vim.Datacenter: DATACENTER_PROPERTIES,
-                vim.VirtualMachine: VM_PROPERTIES,
+                vim.VirtualMachine: VM_PROPERTIES + ((VM_DEVICE_PROPERTY,) if with_devices else ()),
             }, page_size)
         except vmodl.MethodFault as exc:
             raise ApiAccessError("vCenter %s: inventory read failed: %s" % (self.hostname, exc.msg))

@@ -77,3 +77,47 @@ class InventorySnapshot:
         """Names of the other VMs in the same folder with the same BIOS UUID."""
         key = (self.parent_moid(vm), normalize_uuid(vm["props"].get("config.uuid")))
         return [peer["props"].get("name") for peer in self._by_folder_and_uuid.get(key, ()) if peer is not vm]
+
+
+def _field(obj, name):
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _is_virtual_disk(device):
+    if isinstance(device, Mapping):
+        return device.get("type", device.get("_wsdlName")) == "VirtualDisk"
+    return getattr(device, "_wsdlName", type(device).__name__) in ("VirtualDisk", "vim.vm.device.VirtualDisk")
+
+
+def _disk_uuid(value):
+    return normalize_uuid(value) or (str(value).strip().lower() if value else None)
+
+
+def virtual_disks(devices: Any) -> Optional[List[Dict[str, Any]]]:
+    """``config.hardware.device`` reduced to the VM's VirtualDisks as plain dicts, or None when unknown.
+
+    ``[{"key", "file_name", "uuid", "vdisk_id", "controller_key", "unit_number"}]`` in device order;
+    ``vdisk_id`` is the first-class disk id (str) or None. VM Operator counts a disk as a CNS volume
+    only when it has a vDiskId (vm-operator pkg/util/volumes/volumes_util.go), so a disk file a vendor
+    moved back without its identity reads None here. Works on pyvmomi objects and on dicts (tests).
+    """
+    if devices is None:
+        return None
+    disks = []
+    for device in devices:
+        if not _is_virtual_disk(device):
+            continue
+        backing = _field(device, "backing")
+        vdisk = _field(device, "vDiskId")
+        vdisk_id = _field(vdisk, "id") if vdisk is not None and not isinstance(vdisk, str) else vdisk
+        disks.append({
+            "key": _field(device, "key"),
+            "file_name": _field(backing, "fileName") if backing is not None else None,
+            "uuid": _disk_uuid(_field(backing, "uuid")) if backing is not None else None,
+            "vdisk_id": str(vdisk_id) if vdisk_id not in (None, "") else None,
+            "controller_key": _field(device, "controllerKey"),
+            "unit_number": _field(device, "unitNumber"),
+        })
+    return disks

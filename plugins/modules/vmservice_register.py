@@ -301,6 +301,15 @@ results:
       type: list
       elements: dict
       sample: [{"volume": "data-vol", "original_claim": "web-1-data", "restored_claim": "restored-a1b2c3"}]
+    link:
+      description:
+        - After registration, whether the VirtualMachine links to the registered vSphere VM as VM Operator finds
+          it (C(status.uniqueID), then C(spec.instanceUUID), never the BIOS UUID), as C(ok), C(code)
+          (C(VM_LINK_MISMATCH) when it names another VM, C(VM_LINK_PENDING) when it has no C(status.uniqueID)
+          yet), C(by) and C(message).
+        - Null when the VM was not registered or its VirtualMachine could not be read.
+      type: dict
+      sample: {"ok": true, "code": null, "by": "uniqueID", "message": "VirtualMachine ns1/web-1 status.uniqueID is vm-42"}
     elapsed_seconds:
       description: Seconds from the RegisterVM call to the end of the task (or the timeout).
       type: float
@@ -314,7 +323,7 @@ results:
       description:
         - The plan the decision came from (see vmservice.restore.vmservice_restore_info), C(detected_type),
           C(reasons), C(blockers), C(warnings), C(prerequisites), C(actions), C(missing_disks),
-          C(failover_changes) and C(network_override).
+          C(failover_changes), C(network_override), C(vm_link) and C(make_removable).
       type: dict
       contains:
         missing_disks:
@@ -462,7 +471,7 @@ def validate_params(params):
 def scan_selection(namespace, selectors):
     """backup_scan.scan_vcenter params for the selectors (one inventory read, whatever the mix)."""
     selection = {"namespace": namespace, "names": None, "moids": None, "folder": None,
-                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False}
+                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False, "vm_disks": True}
     names = [item["name"] for item in selectors or () if item.get("name")]
     moids = [item["moid"] for item in selectors or () if item.get("moid")]
     if names and moids:
@@ -587,6 +596,7 @@ def new_result(selector, record, plan=None):
         "remediation": None,
         "vm": None,
         "pvc_mapping": [],
+        "link": None,
         "elapsed_seconds": None,
         "changed": False,
         "plan": plan_view(plan) if plan else None,
@@ -595,7 +605,7 @@ def new_result(selector, record, plan=None):
 
 def plan_view(plan):
     keys = ("detected_type", "reasons", "blockers", "warnings", "prerequisites", "actions", "missing_disks",
-            "failover_changes", "network_override")
+            "failover_changes", "network_override", "vm_link", "make_removable")
     return dict((key, plan.get(key)) for key in keys)
 
 
@@ -934,6 +944,10 @@ class Registration:
                     self.warn("%s: registered, but VirtualMachine %s/%s is not there"
                               % (result["name"], self.namespace, name))
             result.update(vm=vm_summary(vm), pvc_mapping=pvc_mapping(item["record"], vm))
+            if vm is not None:
+                result["link"] = planner.vm_link(vm, item["record"].get("moid"), item["record"].get("instance_uuid"))
+                if result["link"]["code"] == "VM_LINK_MISMATCH":
+                    self.warn("%s: %s" % (result["name"], result["link"]["message"]))
             self._write_flag(item, "enable")
 
     def _outcome(self, results):

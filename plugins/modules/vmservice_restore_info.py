@@ -78,6 +78,14 @@ options:
     type: str
     choices: [auto, new, existing, disk_only, failover]
     default: auto
+  make_volumes_removable:
+    description:
+      - For an in-place restore, volumes of the current VirtualMachine with C(removable=false) that the backup
+        does not have make VM Operator's webhook refuse the restore (blocker C(VOLUME_NOT_REMOVABLE)).
+      - With V(true) the plan passes with warning C(VOLUMES_MADE_REMOVABLE) and lists them in C(make_removable);
+        the restore sets C(removable=true) on them first.
+    type: bool
+    default: false
   network_override:
     description:
       - Subnet mappings to apply at registration (VCF 9.0 or later, NSX-VPC only, guide section 7.3.2).
@@ -230,12 +238,30 @@ plans:
       sample: ["create VirtualMachine my-namespace/web-1 from the backup", "leave the VM PoweredOff"]
     missing_disks:
       description:
-        - The backup's PVC disks that no claim of the namespace holds, as C(pvc_name), C(volume) and C(file_name),
-          what a disk-only restore registers.
+        - The backup's PVC disks a disk-only restore registers, as C(pvc_name), C(volume), C(file_name) and
+          C(reason) (why it is missing).
+        - C(reason) is C(no attached claim), C(the vSphere VM has no such disk), or C(no first-class disk
+          identity) (the claim exists but the VM's disk, matched by backing UUID then file name, has no
+          vDiskId, so the vendor put the disk file back and RegisterVM attaches it as a new C(restored-<hex>) PVC).
         - An empty list when none is missing; null when unknown (the namespace does not exist).
       type: list
       elements: dict
-      sample: [{"pvc_name": "web-1-logs", "volume": "logs-vol", "file_name": "[ds1] web-1/web-1_1.vmdk"}]
+      sample: [{"pvc_name": "web-1-logs", "volume": "logs-vol", "file_name": "[ds1] web-1/web-1_1.vmdk",
+                "reason": "no first-class disk identity"}]
+    vm_link:
+      description:
+        - Whether the VirtualMachine on the Supervisor manages this vSphere VM (found by C(status.uniqueID), then
+          C(spec.instanceUUID), never by BIOS UUID), as C(ok), C(code) (C(VM_LINK_MISMATCH) or
+          C(VM_LINK_PENDING)), C(by) and C(message).
+        - Null when there is no VirtualMachine. A mismatch is also a warning, and the plan is then never
+          C(already_restored).
+      type: dict
+      sample: {"ok": true, "code": null, "by": "uniqueID", "message": "VirtualMachine ns1/web-1 status.uniqueID is vm-42"}
+    make_removable:
+      description: Volumes an in-place restore sets C(removable=true) on first (O(make_volumes_removable)).
+      type: list
+      elements: str
+      sample: ["added-vol"]
     failover_changes:
       description:
         - For a cross-vCenter failover, C(image) (the backup's image, which the failover clears), C(image_exists)
@@ -332,6 +358,7 @@ def argument_spec():
         names=dict(type="list", elements="str"),
         mode=dict(type="str", choices=list(MODES), default="auto"),
         network_override=network_override_spec(),
+        make_volumes_removable=dict(type="bool", default=False),
     )
     return spec
 
@@ -341,7 +368,7 @@ def argument_spec():
 def read_vcenter(params):
     """The namespace's backup records, this vCenter's identity and its version."""
     selection = {"namespace": params["namespace"], "names": params["names"],
-                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False}
+                 "max_decoded_size": DEFAULT_MAX_DECODED_SIZE, "include_secret_data": False, "vm_disks": True}
     with vsphere_client_from_params(params) as vsphere:
         records = backup_scan.scan_vcenter(vsphere, selection)
         instance_uuid = vsphere.instance_uuid
@@ -430,7 +457,8 @@ def facts_for(record, vcenter, supervisor, params):
             "namespace": params.get("namespace"), "namespace_exists": supervisor["namespace_exists"],
             "existing_claims": supervisor.get("claims"), "image_exists_by_name": supervisor.get("images"),
             "subnets": supervisor.get("subnets"), "network_provider": None}
-    return planner_facts_utils.planner_facts(record, base, vms, params["network_override"])
+    return planner_facts_utils.planner_facts(record, base, vms, params["network_override"],
+                                             params.get("make_volumes_removable"))
 
 
 def summarize(plans):

@@ -75,12 +75,12 @@ def connection_params(env):
                 port=int(env["VMWARE_PORT"]), validate_certs=True, ca_cert=env["VMWARE_CA_CERT"])
 
 
-def bulk_scan(env):
+def bulk_scan(env, with_devices=False):
     from ansible_collections.vmservice.restore.plugins.module_utils.backup_record import build_record, has_vm_service_keys
     from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_client import VsphereClient, extra_config_to_dict
     records = []
     with VsphereClient(**connection_params(env)) as client:
-        for obj in client.scan_inventory():
+        for obj in client.scan_inventory(with_devices=with_devices):
             if obj["type"] != "VirtualMachine":
                 continue
             extra = extra_config_to_dict(obj["props"].get("config.extraConfig"))
@@ -160,6 +160,8 @@ def main():
     parser.add_argument("--vms", type=int, default=200)
     parser.add_argument("--ansible", action="store_true", help="also time ansible-playbook runs (slow: N tasks)")
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--devices", action="store_true",
+                        help="read config.hardware.device in the bulk retrieval (what the planner modules do)")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="vmservice-bench-")
@@ -174,13 +176,14 @@ def main():
         seeding = time.perf_counter() - started
         names = ["bench-vm-%d" % index for index in range(args.vms)]
 
-        bulk, bulk_time, bulk_trips = timed(bulk_scan, env)
+        bulk, bulk_time, bulk_trips = timed(bulk_scan, env, args.devices)
         per_vm, per_vm_time, per_vm_trips = timed(per_vm_scan, env, names)
         assert len([r for r in bulk if r["namespace"] == NAMESPACE]) == args.vms, "bulk scan missed VMs"
         assert len(per_vm) == args.vms
 
         figures = {
             "vms": args.vms,
+            "devices": args.devices,
             "seeding_s": round(seeding, 2),
             "bulk": {"seconds": round(bulk_time, 3), "round_trips": bulk_trips},
             "per_vm": {"seconds": round(per_vm_time, 3), "round_trips": per_vm_trips},

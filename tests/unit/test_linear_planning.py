@@ -35,7 +35,7 @@ def test_missing_disks_takes_a_frozenset_of_claims_as_a_list():
               "vm_resource": None}
     claims = ["data", "other"]
     assert missing_disks(record, None, frozenset(claims)) == missing_disks(record, None, claims) == [
-        {"pvc_name": "logs", "volume": None, "file_name": "l.vmdk"}]
+        {"pvc_name": "logs", "volume": None, "file_name": "l.vmdk", "reason": "no attached claim"}]
 
 
 def test_restore_info_indexes_bios_uuids_once_sorted_by_name():

@@ -753,3 +753,25 @@ def test_facts_carry_the_image_only_for_a_failover():
     same_vcenter = dict(base, vcenter_instance_uuid=FakeVsphere.instance_uuid)
     facts = facts_for(rec, same_vcenter, [], {"network_override": None})
     assert facts["image_exists"] is None and "image_exists_by_name" not in facts
+
+
+def test_each_registered_vm_reports_its_link(monkeypatch):
+    """Upstream: vm-operator pkg/providers/vsphere/vcenter/getvm.go:23-57 (status.uniqueID names the VM)."""
+    web, db, other = record("web", 1), record("db", 2), record("other", 3)
+    harness = Harness(monkeypatch, [web, db, other])
+    registered = harness._registered
+
+    def link_after_registration(moid):
+        registered(moid)
+        vm = harness.supervisor.vms[harness._by_moid[moid]["vm_service_name"]]
+        if moid == "vm-1001":
+            vm["status"]["uniqueID"] = moid
+        elif moid == "vm-1003":
+            vm["status"]["uniqueID"] = "vm-9"
+    harness.rest.on_register = link_after_registration
+    outcome = harness.run(vms=[{"name": "web"}, {"name": "db"}, {"name": "other"}])
+    links = {result["name"]: result["link"] for result in outcome["results"]}
+    assert (links["web"]["ok"], links["web"]["by"]) == (True, "uniqueID")
+    assert links["db"]["code"] == "VM_LINK_PENDING"
+    assert links["other"]["code"] == "VM_LINK_MISMATCH"
+    assert any("vm-9" in warning for warning in harness.warnings)

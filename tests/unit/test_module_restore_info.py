@@ -105,7 +105,7 @@ class FakeVsphere:
     def __exit__(self, *exc_info):
         self.closed = True
 
-    def scan_inventory(self, vm_root=None):  # pylint: disable=unused-argument
+    def scan_inventory(self, vm_root=None, with_devices=False):  # pylint: disable=unused-argument
         self.scans += 1
         return self.objects
 
@@ -263,7 +263,7 @@ def test_argument_spec_has_both_connection_sets_and_the_contract_options():
 def test_documented_options_match_the_argument_spec():
     documented = yaml.safe_load(module_under_test.DOCUMENTATION)["options"]
     spec = module_under_test.argument_spec()
-    own = {"namespace", "names", "mode", "network_override"}
+    own = {"namespace", "names", "mode", "network_override", "make_volumes_removable"}
     assert set(documented) == own
     for name in own:
         assert documented[name].get("default") == spec[name].get("default"), name
@@ -514,3 +514,14 @@ def test_module_process_refuses_a_bad_network_override(tmp_path):
     result = json.loads(child.stdout)
     assert result["failed"] is True
     assert "VLAN" in result["msg"]
+
+
+def test_make_volumes_removable_reaches_the_planner_facts():
+    """Upstream: vm-operator webhooks/virtualmachine/validation/virtualmachine_validator.go:1562-1573 (the option
+    decides whether removable: false volumes block an in-place restore)."""
+    record = {"vm_service_name": "web-1", "namespace": NS}
+    supervisor = {"vms": [], "namespace_exists": True}
+    vcenter = {"version": "9.0.0", "vcenter_instance_uuid": None}
+    asked = module_under_test.facts_for(record, vcenter, supervisor, params(make_volumes_removable=True))
+    default = module_under_test.facts_for(record, vcenter, supervisor, params())
+    assert (asked["make_volumes_removable"], default["make_volumes_removable"]) == (True, False)

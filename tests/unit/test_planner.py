@@ -43,7 +43,7 @@ OLDER = str(int(BACKUP_VERSION) - 60000)
 NEWER = str(int(BACKUP_VERSION) + 60000)
 PLAN_KEYS = {"vm", "namespace", "moid", "bios_uuid", "backup_version", "restore_type", "detected_type", "failover",
              "reasons", "blockers", "warnings", "prerequisites", "actions", "missing_disks", "failover_changes",
-             "network_override"}
+             "network_override", "vm_link", "make_removable"}
 
 
 def record(vm=None, folder_namespace=NS, bios_peers=(), **extra_config_args):
@@ -571,7 +571,7 @@ def test_plan_does_not_modify_its_inputs():
 
 # --- issue 5: disk-only refinement (missing disks) ---------------------------------------------
 
-DISK = {"pvc_name": "data-pvc", "volume": "data-vol", "file_name": "[vsanDatastore] web-1/web-1_1.vmdk"}
+DISK = {"pvc_name": "data-pvc", "volume": "data-vol", "file_name": "[vsanDatastore] web-1/web-1_1.vmdk", "reason": "no attached claim"}
 
 
 def two_disk_record():
@@ -676,8 +676,8 @@ def test_missing_disks_reads_records_and_raw_pvc_disk_data():
                            {"pvc_name": "logs-pvc", "file_name": "[ds] b.vmdk"},
                            {"PVCName": "scratch-pvc", "FileName": "[ds] c.vmdk"}, "junk", None]}
     assert missing_disks(entry, None, ["data-pvc"]) == [
-        {"pvc_name": "logs-pvc", "volume": "logs-vol", "file_name": "[ds] b.vmdk"},
-        {"pvc_name": "scratch-pvc", "volume": None, "file_name": "[ds] c.vmdk"}]
+        {"pvc_name": "logs-pvc", "volume": "logs-vol", "file_name": "[ds] b.vmdk", "reason": "no attached claim"},
+        {"pvc_name": "scratch-pvc", "volume": None, "file_name": "[ds] c.vmdk", "reason": "no attached claim"}]
     assert missing_disks(entry, None, None) is None
     assert missing_disks(entry, None, "junk") is None
     assert missing_disks({}, None, []) == []
@@ -887,3 +887,175 @@ def test_an_already_restored_failover_still_says_what_the_failover_changed():
     codes = [warning["code"] for warning in plan["warnings"]]
     assert codes == ["FAILOVER_IMAGE_CLEARED", "FAILOVER_IMAGE_MISSING", "FAILOVER_VOLUMES", "FAILOVER_VALIDATION_RELAXED"]
     assert plan["blockers"] == []
+
+
+# --- issue 10 (planner): disk-only from the vSphere disks (vDiskId) -----------------------------
+
+DATA_UUID = "6000c291-aaaa-bbbb-cccc-0123456789ab"
+
+
+def vm_disk(uuid=DATA_UUID, file_name="[vsanDatastore] web-1/web-1_1.vmdk", vdisk_id="fcd-1"):
+    return {"key": 2001, "file_name": file_name, "uuid": uuid, "vdisk_id": vdisk_id, "controller_key": 1000,
+            "unit_number": 1}
+
+
+def test_a_claimed_disk_without_vdisk_id_is_a_restored_disk_and_plans_disk_only():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (VirtualDisk.vDiskId != nil); e2e
+    test/e2e/vmservice/vmservice/viadmin/registervm.go "Should register restored disk"."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(vdisk_id=None)]), requested_mode=Mode.DISK_ONLY)
+    assert plan["restore_type"] == RestoreType.DISK_ONLY
+    assert plan["missing_disks"] == [dict(DISK, reason="no first-class disk identity")]
+    assert "no first-class disk identity" in plan["reasons"][-1]["message"]
+    assert plan["blockers"] == []
+
+
+def test_a_claimed_disk_with_vdisk_id_is_present():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (a disk with vDiskId is a CNS volume)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk()]), requested_mode=Mode.DISK_ONLY)
+    assert plan["restore_type"] == RestoreType.ALREADY_RESTORED
+    assert plan["missing_disks"] == []
+
+
+def test_the_matching_disk_falls_back_to_the_file_name():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194; disks matched by backing uuid, then file name."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(uuid="6000c299-0000-0000-0000-000000000000",
+                                                          file_name="[ds] other.vmdk"),
+                                                  vm_disk(uuid=None, vdisk_id=None)]))
+    # the first disk has another uuid; the second has the backup's file name and no identity
+    assert plan["missing_disks"] == [dict(DISK, reason="no first-class disk identity")]
+
+
+def test_uuid_match_wins_over_the_file_name():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (the backing uuid names the disk)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(file_name="[ds] moved.vmdk"),
+                                                  vm_disk(uuid=None, vdisk_id=None)]))
+    assert plan["missing_disks"] == []
+
+
+def test_no_matching_disk_on_the_vm_is_missing():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (no disk, no CNS volume)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=[vm_disk(uuid="6000c299-0000-0000-0000-000000000000",
+                                                          file_name="[ds] other.vmdk")]))
+    assert plan["missing_disks"] == [dict(DISK, reason="the vSphere VM has no such disk")]
+    assert plan["restore_type"] == RestoreType.DISK_ONLY
+
+
+@pytest.mark.parametrize("vm_disks", [None, []])
+def test_unknown_vm_disks_keep_the_claim_rule(vm_disks):
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194; without device info the claim decides."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=["data-pvc"],
+                                        vm_disks=vm_disks), requested_mode=Mode.DISK_ONLY)
+    assert plan["restore_type"] == RestoreType.ALREADY_RESTORED
+    assert plan["missing_disks"] == []
+
+
+def test_a_missing_claim_is_missing_whatever_the_disks_say():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (the claim is needed too)."""
+    plan = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION), existing_claims=[],
+                                        vm_disks=[vm_disk()]))
+    assert plan["missing_disks"] == [DISK]
+
+
+# --- issue 10 (planner): the CR <-> vSphere VM link ----------------------------------------------
+
+from ansible_collections.vmservice.restore.plugins.module_utils.planner import vm_link  # noqa: E402
+
+INSTANCE = "5012aaaa-bbbb-cccc-dddd-eeeeffff0001"
+
+
+def linked_cr(unique_id=None, instance_uuid=None, uid=None):
+    return {"metadata": {"namespace": NS, "name": NAME, "uid": uid}, "spec": {"instanceUUID": instance_uuid},
+            "status": {"uniqueID": unique_id}}
+
+
+def test_vm_link_by_unique_id():
+    """Upstream: vm-operator pkg/providers/vsphere/vcenter/getvm.go:29 (status.uniqueID first)."""
+    link = vm_link(linked_cr("vm-1042", "5012ffff-0000-0000-0000-000000000000"), "vm-1042", INSTANCE)
+    assert (link["ok"], link["code"], link["by"]) == (True, None, "uniqueID")
+
+
+def test_vm_link_unique_id_of_another_vm_is_a_mismatch():
+    """Upstream: vm-operator pkg/providers/vsphere/vcenter/getvm.go:29 (uniqueID names the VM)."""
+    link = vm_link(linked_cr("vm-7", INSTANCE), "vm-1042", INSTANCE)
+    assert (link["ok"], link["code"]) == (False, "VM_LINK_MISMATCH")
+    assert "vm-7" in link["message"]
+
+
+def test_vm_link_without_unique_id_is_pending():
+    """Upstream: vm-operator pkg/providers/vsphere/vcenter/getvm.go:37-55 (instanceUUID, then metadata.uid)."""
+    assert vm_link(linked_cr(None, INSTANCE), "vm-1042", INSTANCE)["code"] == "VM_LINK_PENDING"
+    assert vm_link(linked_cr(None, INSTANCE), "vm-1042", INSTANCE)["by"] == "instanceUUID"
+    assert vm_link(linked_cr(None, None, INSTANCE), "vm-1042", INSTANCE)["by"] == "uid"
+    assert vm_link(linked_cr(), "vm-1042", INSTANCE) == {"ok": False, "code": "VM_LINK_PENDING", "by": None,
+                                                         "message": "VirtualMachine ns1/web-1 has no status.uniqueID yet"}
+    assert vm_link(None, "vm-1042", None)["code"] == "VM_LINK_PENDING"
+
+
+def test_vm_link_instance_uuid_of_another_vm_is_a_mismatch():
+    """Upstream: vm-operator pkg/providers/vsphere/vcenter/getvm.go:37 (spec.instanceUUID, never the BIOS UUID)."""
+    link = vm_link(linked_cr(None, "5012ffff-0000-0000-0000-000000000000"), "vm-1042", INSTANCE)
+    assert (link["code"], link["by"]) == ("VM_LINK_MISMATCH", "instanceUUID")
+
+
+def test_a_cr_linked_to_another_vm_is_not_already_restored():
+    """Upstream: vm-operator pkg/providers/vsphere/vcenter/getvm.go:23-57 (the CR manages the VM uniqueID names)."""
+    existing = cr(backup_version=BACKUP_VERSION, status={"uniqueID": "vm-7"})
+    plan = plan_restore(record(), facts(existing_vm=existing))
+    assert plan["vm_link"]["code"] == "VM_LINK_MISMATCH"
+    assert plan["restore_type"] != RestoreType.ALREADY_RESTORED
+    assert "VM_LINK_MISMATCH" in codes(plan, "warnings")
+    same = plan_restore(record(), facts(existing_vm=cr(backup_version=BACKUP_VERSION, status={"uniqueID": "vm-1042"})))
+    assert same["vm_link"]["ok"] and same["restore_type"] == RestoreType.ALREADY_RESTORED
+    assert plan_restore(record(), facts())["vm_link"] is None
+
+
+# --- issue 10 (planner): volumes marked removable: false --------------------------------------------
+
+def _in_place_cr(removable=False):
+    return cr(backup_version=NEWER, spec={"volumes": [
+        {"name": "data-vol", "persistentVolumeClaim": {"claimName": "data-pvc"}},
+        {"name": "added-vol", "persistentVolumeClaim": {"claimName": "added-pvc"}, "removable": removable}]})
+
+
+def test_a_non_removable_volume_the_backup_lacks_blocks_an_in_place_restore():
+    """Upstream: vm-operator webhooks/virtualmachine/validation/virtualmachine_validator.go:1562-1573
+    (a volume with removable false cannot be removed)."""
+    plan = plan_restore(record(), facts(existing_vm=_in_place_cr()))
+    assert plan["restore_type"] == RestoreType.BLOCKED and plan["detected_type"] == RestoreType.EXISTING
+    blocker = [item for item in plan["blockers"] if item["code"] == "VOLUME_NOT_REMOVABLE"][0]
+    assert "added-vol" in blocker["message"] and blocker["fixable_with"] == "make_volumes_removable"
+    assert blocker["remediation"]
+    assert plan["make_removable"] == []
+    assert "make_volumes_removable: true" in plan["actions"][0]
+
+
+def test_make_volumes_removable_plans_the_patch():
+    """Upstream: vm-operator e2e test/e2e/vmservice/vmservice/viadmin/registervm.go:518-528 (Removable=true
+    before an in-place RegisterVM) and 563-575 (the added volume disappears)."""
+    plan = plan_restore(record(), facts(existing_vm=_in_place_cr(), make_volumes_removable=True))
+    assert plan["restore_type"] == RestoreType.EXISTING
+    assert plan["make_removable"] == ["added-vol"]
+    assert "VOLUMES_MADE_REMOVABLE" in codes(plan, "warnings")
+    assert plan["actions"][0] == "set removable: true on volumes added-vol of ns1/web-1 (make_volumes_removable)"
+
+
+@pytest.mark.parametrize("removable", [True, None])
+def test_removable_or_unset_volumes_do_not_block(removable):
+    """Upstream: vm-operator webhooks/virtualmachine/validation/virtualmachine_validator.go:1567
+    (only an explicit false is refused)."""
+    plan = plan_restore(record(), facts(existing_vm=_in_place_cr(removable)))
+    assert plan["restore_type"] == RestoreType.EXISTING and plan["make_removable"] == []
+
+
+def test_removable_is_not_checked_for_a_disk_only_restore():
+    """Upstream: vm-operator webhooks/virtualmachine/validation/virtualmachine_validator.go:1562 (disk-only adds, never removes)."""
+    existing = _in_place_cr()
+    existing["metadata"]["annotations"]["vmoperator.vmware.com/backup-version"] = BACKUP_VERSION
+    plan = plan_restore(record(), facts(existing_vm=existing, existing_claims=["data-pvc"]))
+    assert plan["detected_type"] == RestoreType.DISK_ONLY
+    assert "VOLUME_NOT_REMOVABLE" not in codes(plan, "blockers")

@@ -15,6 +15,7 @@ import urllib.error
 import pytest
 
 from ansible_collections.vmservice.restore.plugins.module_utils import vcenter_rest
+from ansible_collections.vmservice.restore.plugins.module_utils.remediation import remediation_for
 from ansible_collections.vmservice.restore.plugins.module_utils.errors import (
     ApiAccessError,
     AuthenticationError,
@@ -393,3 +394,68 @@ def test_proxy_host_reaches_urllib_through_https_proxy(monkeypatch):
 def test_ipv6_hosts_are_bracketed():
     client = VcenterRest(dict(PARAMS, hostname="fd00::10", port=8443), request=FakeRequest())
     assert client.base_url == "https://[fd00::10]:8443"
+
+
+# --- issue 10 (planner): what a vCenter says about fields its RegisterVM does not know ---------
+
+OVERRIDE = [{"current_subnet": {"type": "SUBNET", "name": "subnet-prod-a"},
+             "new_subnet": {"type": "SUBNET", "name": "subnet-dr-a"}}]
+
+
+@pytest.mark.parametrize("status, body", [
+    (400, vapi_body("UNEXPECTED_INPUT", "vapi.bindings.typeconverter.unexpected.field",
+                    "Unexpected field network_config_override in structure RegisterVMSpec.")),
+    (500, {"type": "com.vmware.vapi.std.errors.unexpected_input",
+           "value": {"messages": [{"id": "vapi.bindings.typeconverter.unexpected.field",
+                                   "default_message": "Unexpected field network_config_override.", "args": []}]}}),
+    (500, vapi_body("ERROR", "vapi.server.error", "Unexpected input: network_config_override")),
+])
+def test_register_vm_with_an_override_the_vcenter_refuses_is_network_override_unsupported(status, body):
+    """Upstream: vSphere SDK 9.1.1 RegisterVMSpec has only ``vm``; the vAPI runtime refuses unknown
+    fields as UNEXPECTED_INPUT (answered as HTTP 500 by some vCenters)."""
+    client, fake = rest({("POST", REGISTER_PATH): [(status, body)]})
+    with pytest.raises(vcenter_rest.NetworkOverrideRefused) as info:
+        client.register_vm("ns-prod", "vm-1042", OVERRIDE)
+    error = info.value
+    assert error.code == "NETWORK_OVERRIDE_UNSUPPORTED"
+    assert "Unexpected" in error.message and "not supported by this vCenter's API" in error.message
+    assert "restore without network_override" in error.remediation
+    assert error.details["http_status"] == status
+    assert len(fake.sent("POST", REGISTER_PATH)) == 1
+    assert no_password_in(error)
+
+
+def test_the_same_refusal_without_an_override_stays_a_vapi_error():
+    """Upstream: vSphere SDK 9.1.1 RegisterVMSpec (only ``vm``): without the override the field is not the cause."""
+    body = vapi_body("UNEXPECTED_INPUT", "vapi.bindings.typeconverter.unexpected.field", "Unexpected field foo.")
+    client, _fake = rest({("POST", REGISTER_PATH): [(400, body)]})
+    with pytest.raises(VapiError) as info:
+        client.register_vm("ns-prod", "vm-1042")
+    assert info.value.code == "UNEXPECTED_INPUT"
+
+
+def test_a_server_error_that_does_not_name_the_override_stays_a_vapi_error():
+    """Upstream: vAPI runtime errors; a plain 500 is not the override refusal."""
+    body = vapi_body("ERROR", "vapi.server.error", "Internal server error.")
+    client, _fake = rest({("POST", REGISTER_PATH): [(500, body)]})
+    with pytest.raises(VapiError) as info:
+        client.register_vm("ns-prod", "vm-1042", OVERRIDE)
+    assert not isinstance(info.value, vcenter_rest.NetworkOverrideRefused)
+    assert info.value.code == "ERROR"
+
+
+@pytest.mark.parametrize("error_type, expected", [("UNEXPECTED_INPUT", True), ("INVALID_ARGUMENT", False)])
+def test_override_refused_reads_the_error_type(error_type, expected):
+    """Upstream: vAPI std errors (UNEXPECTED_INPUT) as the SDK declares them."""
+    assert vcenter_rest.override_refused(VapiError(404, error_type, [])) is expected
+
+
+def test_already_in_desired_state_without_a_wcp_id_has_a_clear_code_and_remediation():
+    """Upstream: vSphere SDK 9.1.1 Instances.registerVM declares ALREADY_IN_DESIRED_STATE (the VM exists)."""
+    body = vapi_body("ALREADY_IN_DESIRED_STATE", "com.vmware.vapi.std.errors.already_in_desired_state",
+                     "The VM is already registered.")
+    client, _fake = rest({("POST", REGISTER_PATH): [(400, body)]})
+    with pytest.raises(VapiError) as info:
+        client.register_vm("ns-prod", "vm-1042")
+    assert info.value.code == "ALREADY_IN_DESIRED_STATE"
+    assert "registered already" in remediation_for(info.value.code)

@@ -175,3 +175,41 @@ def test_three_vms_with_one_bios_uuid_each_see_the_other_two():
     vms = [vm("vm-%d" % i, "web-%d" % i, "group-v11") for i in range(3)]
     snapshot = inventory(*vms)
     assert sorted(snapshot.bios_uuid_peers(vms[0])) == ["web-1", "web-2"]
+
+
+# --- issue 10 (planner): the VM's disks from config.hardware.device ---------------------------
+
+from ansible_collections.vmservice.restore.plugins.module_utils.vsphere_inventory import virtual_disks  # noqa: E402
+
+
+class _Obj:
+    def __init__(self, wsdl=None, **fields):
+        if wsdl:
+            self._wsdlName = wsdl
+        self.__dict__.update(fields)
+
+
+def _disk(key=2000, file_name="[ds] web-1/web-1_1.vmdk", uuid="6000C291-aaaa-bbbb-cccc-0123456789ab", vdisk="fcd-1"):
+    return _Obj("VirtualDisk", key=key, controllerKey=1000, unitNumber=1,
+                backing=_Obj(fileName=file_name, uuid=uuid), vDiskId=_Obj(id=vdisk) if vdisk else None)
+
+
+def test_virtual_disks_keeps_only_disks_as_plain_dicts():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (VirtualDisk.vDiskId != nil)."""
+    devices = [_Obj("VirtualLsiLogicController", key=1000), _disk(), _disk(2001, "[ds] web-1/b.vmdk", None, None),
+               _Obj("VirtualVmxnet3", key=4000)]
+    assert virtual_disks(devices) == [
+        {"key": 2000, "file_name": "[ds] web-1/web-1_1.vmdk", "uuid": "6000c291-aaaa-bbbb-cccc-0123456789ab",
+         "vdisk_id": "fcd-1", "controller_key": 1000, "unit_number": 1},
+        {"key": 2001, "file_name": "[ds] web-1/b.vmdk", "uuid": None, "vdisk_id": None, "controller_key": 1000,
+         "unit_number": 1}]
+
+
+def test_virtual_disks_unknown_and_empty_and_dict_devices():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go:194 (a disk without vDiskId is not a CNS volume)."""
+    assert virtual_disks(None) is None
+    assert virtual_disks([]) == []
+    as_dict = {"type": "VirtualDisk", "key": 1, "backing": {"fileName": "f", "uuid": "odd"}, "vDiskId": "fcd-2"}
+    assert virtual_disks([as_dict])[0] == {"key": 1, "file_name": "f", "uuid": "odd", "vdisk_id": "fcd-2",
+                                           "controller_key": None, "unit_number": None}
+    assert virtual_disks([_Obj("VirtualDisk", key=3, backing=None, vDiskId=_Obj(id=""))])[0]["vdisk_id"] is None
