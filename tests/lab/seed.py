@@ -21,6 +21,9 @@ Scenario YAML:
           # backupdata.extraconfig args:
           naming (vm-operator | guide | mixed), pvc_disks ([] = no key), classic_disks,
           namespaced_name (true | false | "ns/name"), encode_values
+          # a pvc_disks entry may carry `moved: true` (kept out of the backup): the
+          # vendor restored that disk to another file (restored/<file>), so the VM's
+          # disk has the new file name and no vDiskId
           additional: [secret, configmap]   # bootstrap resources; or dicts
                                             # {kind: Secret|ConfigMap, name, data}
         extra_config: {key: value}    # raw ExtraConfig written last: overrides and
@@ -34,6 +37,13 @@ datacenter's vm folder named after it. vCenter 7.0+ also sets the folder's read-
 through the lab simulator's own endpoint when given the lab env (see
 tests/lab/vcsim/main.go). Both ways of finding a namespace folder (property or
 name) therefore agree in the lab.
+
+Every disk of the backup (PVC disk data entries and classic disk entries) becomes a
+VirtualDisk on the VM with backing.fileName = FileName and backing.uuid = UUID, as
+the vendor restores them. PVC disks that are not moved also get a vDiskId (their
+first-class disk identity, derived from the UUID), which VM Operator reads as "this
+disk is a CNS volume" (vm-operator pkg/util/volumes/volumes_util.go); classic disks
+and moved disks have none.
 
 Seeding is idempotent by (folder, name): an existing VM of that name in the target
 folder is powered off, destroyed and created again from the scenario. vcsim itself
@@ -62,12 +72,23 @@ VM_KEYS = ("name", "folder", "bios_uuid", "instance_uuid", "power_state", "backu
 VM_RESOURCE_ARGS = ("api_version", "pvcs", "labels", "annotations", "backup_version", "extra_spec")
 EXTRACONFIG_ARGS = ("naming", "pvc_disks", "classic_disks", "namespaced_name", "encode_values")
 BACKUP_ARGS = ("namespace", "name", "additional") + VM_RESOURCE_ARGS + EXTRACONFIG_ARGS
+MOVED_DIR = "restored"  # where a vendor that moves a disk file puts it
+DISK_CAPACITY_KB = 1024  # the lab's disk files are empty; a small size spares the datastore
+SCSI_CONTROLLER_KEY = -100  # temporary key of the seed's controller in the create spec
 DEFAULT_BACKUP_VERSION = 1735689600000  # 2025-01-01T00:00:00Z in epoch ms
 FOLDER_NAMESPACE_PATH = "/vcsim-lab/folder-namespace"
 
 
 class SeedError(RuntimeError):
     """The scenario could not be placed in the simulator."""
+
+
+@dataclass
+class PlannedDisk:
+    """One VirtualDisk of a seeded VM."""
+    file_name: str
+    uuid: str
+    vdisk_id: str = None  # set for PVC disks still where the backup says
 
 
 @dataclass
@@ -79,6 +100,7 @@ class PlannedVM:
     instance_uuid: str
     power_state: str = "poweredOff"
     extra_config: dict = field(default_factory=dict)
+    disks: list = field(default_factory=list)
 
     @property
     def namespace_hint(self):
@@ -114,8 +136,33 @@ def _additional(namespace, name, item):
     raise SeedError("additional resource must be 'secret', 'configmap' or {kind, name, data}: %r" % (item,))
 
 
+def vdisk_id_for(disk_uuid):
+    """The first-class disk ID of a PVC disk: stable per backing UUID."""
+    return backupdata.stable_uuid("vdisk", disk_uuid.lower())
+
+
+def moved_file_name(file_name):
+    """Where a vendor that moves the disk file puts it: "[ds] restored/<file>"."""
+    datastore, _, path = file_name.partition("] ")
+    return "%s] %s/%s" % (datastore, MOVED_DIR, path.rsplit("/", 1)[-1])
+
+
+def _disks(pvc_disks, classic_disks):
+    disks = []
+    for entry in pvc_disks:
+        if entry.get("moved"):
+            disks.append(PlannedDisk(moved_file_name(entry["FileName"]), entry["UUID"]))
+        else:
+            disks.append(PlannedDisk(entry["FileName"], entry["UUID"], vdisk_id_for(entry["UUID"])))
+    disks.extend(PlannedDisk(entry["FileName"], entry["UUID"]) for entry in classic_disks)
+    return disks
+
+
 def backup_extraconfig(vm, backup):
-    """The vmservice.* ExtraConfig for a PlannedVM from its scenario `backup` block."""
+    """The vmservice.* ExtraConfig for a PlannedVM from its scenario `backup` block.
+
+    Also sets vm.disks to the disks the backup lists.
+    """
     unknown = set(backup) - set(BACKUP_ARGS)
     if unknown:
         raise SeedError("%s: unknown backup keys %s" % (vm.name, sorted(unknown)))
@@ -129,6 +176,13 @@ def backup_extraconfig(vm, backup):
     resource = backupdata.vm_resource(namespace, name, **resource_args)
     additional = [_additional(namespace, name, item) for item in backup.get("additional", ())]
     config_args = {k: backup[k] for k in EXTRACONFIG_ARGS if k in backup}
+    if "pvc_disks" in config_args:
+        pvc_disks = list(config_args["pvc_disks"] or ())
+        # `moved` is the seed's mark, not backup data.
+        config_args["pvc_disks"] = [{k: v for k, v in d.items() if k != "moved"} for d in pvc_disks]
+    else:
+        pvc_disks = backupdata.pvc_disk_data(resource)
+    vm.disks = _disks(pvc_disks, config_args.get("classic_disks") or ())
     return backupdata.extraconfig(resource, additional=additional, **config_args)
 
 
@@ -305,6 +359,45 @@ class _Folders:
         return found
 
 
+def _disk_changes(vm):
+    """Device changes adding a SCSI controller and the VM's disks (none without disks)."""
+    if not vm.disks:
+        return []
+    add = vim.vm.device.VirtualDeviceSpec.Operation.add
+    controller = vim.vm.device.ParaVirtualSCSIController(
+        key=SCSI_CONTROLLER_KEY, busNumber=0, sharedBus="noSharing")
+    changes = [vim.vm.device.VirtualDeviceSpec(operation=add, device=controller)]
+    units = (u for u in range(64) if u != 7)  # unit 7 is the controller's own
+    for index, disk in enumerate(vm.disks):
+        device = vim.vm.device.VirtualDisk(
+            key=SCSI_CONTROLLER_KEY - 1 - index, controllerKey=SCSI_CONTROLLER_KEY, unitNumber=next(units),
+            capacityInKB=DISK_CAPACITY_KB,
+            backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
+                fileName=disk.file_name, uuid=disk.uuid, diskMode="persistent", thinProvisioned=True),
+        )
+        if disk.vdisk_id:
+            device.vDiskId = vim.vslm.ID(id=disk.vdisk_id)
+        # replace: a reseed finds the files of the VM it destroyed (restored/ is not its own).
+        changes.append(vim.vm.device.VirtualDeviceSpec(operation=add, fileOperation="replace", device=device))
+    return changes
+
+
+def _disk_directories(si, datacenter, planned):
+    """Create the directories of disk files outside their VM's own one, once each.
+
+    CreateVM makes "[ds] <name>" itself before it adds the devices; one round trip per
+    directory would double the seed time of the benchmark.
+    """
+    directories = {d.file_name.rsplit("/", 1)[0] for vm in planned for d in vm.disks
+                   if "/" in d.file_name and d.file_name.rsplit("/", 1)[0].split("] ", 1)[-1] != vm.name}
+    for directory in sorted(directories):
+        try:
+            si.content.fileManager.MakeDirectory(name=directory, datacenter=datacenter,
+                                                 createParentDirectories=True)
+        except vim.fault.FileAlreadyExists:
+            pass
+
+
 def _config_spec(vm, datastore):
     return vim.vm.ConfigSpec(
         name=vm.name,
@@ -315,6 +408,7 @@ def _config_spec(vm, datastore):
         uuid=vm.bios_uuid,
         instanceUuid=vm.instance_uuid,
         extraConfig=[vim.option.OptionValue(key=k, value=v) for k, v in vm.extra_config.items()],
+        deviceChange=_disk_changes(vm),
     )
 
 
@@ -364,6 +458,7 @@ def seed(si, scenario, lab_env=None):
         for namespace, folder in namespaces.items():
             _set_folder_namespace(lab_env, folder, namespace)
     replaced = _remove_existing(si, planned, folders)
+    _disk_directories(si, placement.datacenter, planned)
     created = _in_batches(si, planned, lambda vm: folders.get(vm.folder).CreateVM_Task(
         config=_config_spec(vm, placement.datastore), pool=placement.pool, host=placement.host))
     _apply_power_states(si, planned, created)

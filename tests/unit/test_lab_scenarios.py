@@ -127,3 +127,56 @@ def test_failover_backups_come_from_another_vcenter():
     replica = objects(scenario, "PersistentVolumeClaim")["dr-db-data-replica"]
     assert replica["metadata"]["labels"]["lab.vmservice.restore/disk-uuid"] == \
         disk_uuids(found["dr-db"][1])["dr-db-data"] == "6000c29f-266a-5158-8755-9b5314b1295e"
+
+
+# --- seeded disks (issue 10) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["existing", "existing_landed", "disk_only", "failover", "three_tier"])
+def test_every_backup_pvc_disk_is_a_planned_disk_with_vdisk_id(name):
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go (a PVC disk is a VirtualDisk with
+    vDiskId set) and pkg/backup/backup.go (the disk data lists FileName, UUID of the VM's disks)."""
+    for vm, backup in backups(load(name)).values():
+        expected = [(d["FileName"], d["UUID"], seed.vdisk_id_for(d["UUID"])) for d in backup.pvc_disks]
+        assert [(d.file_name, d.uuid, d.vdisk_id) for d in vm.disks] == expected, vm.name
+
+
+def test_classic_disks_are_planned_without_vdisk_id():
+    """Upstream: vm-operator pkg/util/volumes/volumes_util.go (a disk without vDiskId is classic)."""
+    planned = {vm.name: vm for vm in seed.plan(load("restore_new"))}
+    assert [(d.file_name, d.uuid, d.vdisk_id) for d in planned["db-1"].disks][-1] == (
+        "[LocalDS_0] db-1/db-1.vmdk", "6000C291-0103-4a5b-9c6d-7e8f90a1b203", None)
+    assert sum(d.vdisk_id is not None for d in planned["db-1"].disks) == 2
+
+
+def test_moved_pvc_disk_has_a_new_file_and_no_vdisk_id():
+    """Upstream: vm-operator test/e2e/vmservice/vmservice/viadmin/registervm.go (a vendor that
+    moves the disk file leaves a disk without vDiskId under a new file name)."""
+    entries = [
+        {"FileName": "[LocalDS_0] m-1/m-1_1.vmdk", "PVCName": "m-1-data", "UUID": "6000C291-0000-0000-0000-000000000001"},
+        {"FileName": "[LocalDS_0] m-1/m-1_2.vmdk", "PVCName": "m-1-logs", "UUID": "6000C291-0000-0000-0000-000000000002",
+         "moved": True},
+    ]
+    scenario = {"vms": [{"name": "m-1", "folder": "ns", "bios_uuid": seed.bios_uuid_for("ns", "m-1"),
+                         "backup": {"pvcs": [["d", "m-1-data"], ["l", "m-1-logs"]], "pvc_disks": entries}}]}
+    (vm, backup), = backups(scenario).values()
+    assert [(d.file_name, d.vdisk_id) for d in vm.disks] == [
+        ("[LocalDS_0] m-1/m-1_1.vmdk", seed.vdisk_id_for(entries[0]["UUID"])),
+        ("[LocalDS_0] restored/m-1_2.vmdk", None)]
+    # The mark stays out of the backup: the backup keeps the original file names.
+    assert [d["FileName"] for d in backup.pvc_disks] == [e["FileName"] for e in entries]
+    assert all("moved" not in d for d in backup.pvc_disks)
+
+
+def test_disk_changes_add_one_controller_and_the_disks():
+    """Upstream: govmomi simulator/virtual_machine.go configureDevice (keeps backing.uuid and
+    vDiskId of an added VirtualDisk)."""
+    vm = seed.PlannedVM("x", "ns", "b", "i", disks=[
+        seed.PlannedDisk("[LocalDS_0] x/x_1.vmdk", "6000C291-0000-0000-0000-00000000000a", "id-a"),
+        seed.PlannedDisk("[LocalDS_0] x/x.vmdk", "6000C291-0000-0000-0000-00000000000b")])
+    changes = seed._disk_changes(vm)
+    controller, *disks = [c.device for c in changes]
+    assert controller.key == seed.SCSI_CONTROLLER_KEY
+    assert [(d.backing.fileName, d.backing.uuid, d.vDiskId and d.vDiskId.id, d.unitNumber) for d in disks] == [
+        ("[LocalDS_0] x/x_1.vmdk", "6000C291-0000-0000-0000-00000000000a", "id-a", 0),
+        ("[LocalDS_0] x/x.vmdk", "6000C291-0000-0000-0000-00000000000b", None, 1)]
+    assert seed._disk_changes(seed.PlannedVM("y", "ns", "b", "i")) == []
