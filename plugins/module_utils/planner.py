@@ -222,8 +222,10 @@ def plan_restore(record: Mapping[str, Any], facts: Mapping[str, Any], requested_
     already_restored = is_already_restored(record, existing_vm)
     plan.vm_link = vm_link(existing_vm, record.get("moid"), record.get("instance_uuid")) \
         if existing_vm is not None and record.get("moid") else None
-    if plan.vm_link and plan.vm_link["code"] == "VM_LINK_MISMATCH":
-        # the CR manages another vSphere VM: it cannot already carry this one's backup
+    if plan.vm_link and plan.vm_link["code"] == "VM_LINK_MISMATCH" and already_restored:
+        # the CR manages another vSphere VM: it cannot already carry this one's backup. Before an
+        # in-place registration the CR naming the replaced VM is expected (RegisterVM relinks it),
+        # so only the verdict it overturns is worth a warning; the plan keeps vm_link either way.
         already_restored = False
         plan.warning("VM_LINK_MISMATCH", plan.vm_link["message"])
     plan.failover = is_failover(record, facts.get("vcenter_instance_uuid"))

@@ -1014,6 +1014,16 @@ def test_a_cr_linked_to_another_vm_is_not_already_restored():
     assert plan_restore(record(), facts())["vm_link"] is None
 
 
+def test_a_cr_naming_the_replaced_vm_before_an_in_place_registration_is_no_warning():
+    """Upstream: vm-operator pkg/providers/vsphere/vcenter/getvm.go:23-57; RegisterVM relinks the CR
+    (e2e test/e2e/vmservice/vmservice/viadmin/registervm.go in-place flow), so a stale uniqueID
+    before it is expected and must not change the plan from run to run."""
+    existing = cr(backup_version=str(int(BACKUP_VERSION) + 1000), status={"uniqueID": "vm-7"})
+    plan = plan_restore(record(), facts(existing_vm=existing))
+    assert plan["vm_link"]["code"] == "VM_LINK_MISMATCH"
+    assert "VM_LINK_MISMATCH" not in codes(plan, "warnings")
+
+
 # --- issue 10 (planner): volumes marked removable: false --------------------------------------------
 
 def _in_place_cr(removable=False):
