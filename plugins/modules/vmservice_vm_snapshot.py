@@ -69,9 +69,11 @@ options:
     default: present
   wait:
     description:
-      - With O(state=present), wait until the condition C(VirtualMachineSnapshotReady) is C(True). A snapshot
-        that VM Operator reports not ready with a reason other than in progress fails the module with
-        C(error_code=SNAPSHOT_FAILED) and that reason (for example C(VMNotFound)).
+      - With O(state=present), wait until the condition C(VirtualMachineSnapshotReady) is C(True). While
+        VM Operator reports it C(False) with a reason that says it is in progress (C(VirtualMachineSnapshotWaitingForCreation),
+        C(VirtualMachineSnapshotWaitingForCSISync), C(VirtualMachineSnapshotWaitingForDiskRegistration), or any
+        reason ending so), the module keeps waiting and lists the reasons seen in RV(progress). Any other reason
+        fails the module with C(error_code=SNAPSHOT_FAILED) and that reason (for example C(VMNotFound)).
       - With O(state=absent), wait until the snapshot is gone.
     type: bool
     default: true
@@ -140,6 +142,12 @@ ready:
   description: Whether the condition C(VirtualMachineSnapshotReady) is C(True); null when not served or with O(state=absent).
   returned: always
   type: bool
+progress:
+  description: The in-progress reasons of C(VirtualMachineSnapshotReady) seen while waiting, in the order seen.
+  returned: always
+  type: list
+  elements: str
+  sample: [VirtualMachineSnapshotWaitingForCreation, VirtualMachineSnapshotWaitingForCSISync]
 api_version:
   description: The VirtualMachineSnapshot API version used; null when not served.
   returned: always
@@ -188,8 +196,15 @@ from ansible_collections.vmservice.restore.plugins.module_utils.vmware_args impo
 from ansible_collections.vmservice.restore.plugins.module_utils.waiter import Predicate, WaitTimeoutError, Waiter
 
 READY = "VirtualMachineSnapshotReady"
-# Ready=False with one of these reasons means "not yet", not "failed".
-IN_PROGRESS_REASONS = ("VirtualMachineSnapshotInProgress", "InProgress")
+# Ready=False with one of these reasons means "not yet", not "failed". VM Operator's own are the
+# WaitingFor* reasons (controllers/virtualmachinesnapshot/virtualmachinesnapshot_controller.go,
+# reconcileSnapshotReadyCondition): the snapshot is not created yet, its CSI volume sync or its
+# disk registration has not finished. The first two are this collection's earlier spellings.
+IN_PROGRESS_REASONS = ("VirtualMachineSnapshotInProgress", "InProgress",
+                       "VirtualMachineSnapshotWaitingForCreation", "VirtualMachineSnapshotWaitingForCSISync",
+                       "VirtualMachineSnapshotWaitingForDiskRegistration")
+# Any reason ending so is taken as progress too (a VM Operator that spells the prefix otherwise).
+IN_PROGRESS_SUFFIXES = ("WaitingForCreation", "WaitingForCSISync", "WaitingForDiskRegistration")
 
 REMEDIATION_NOT_SERVED = (
     "This Supervisor does not serve VirtualMachineSnapshot (vmoperator.vmware.com): VM snapshots need VCF 9.0 or "
@@ -252,11 +267,25 @@ def is_ready(snapshot):
     return (ready_condition(snapshot) or {}).get("status") == "True"
 
 
+def in_progress(reason):
+    """Whether a Ready=False reason says "not yet" (VM Operator's WaitingFor* reasons, the older InProgress ones)."""
+    reason = reason if isinstance(reason, str) else ""
+    return reason in IN_PROGRESS_REASONS or reason.endswith(IN_PROGRESS_SUFFIXES)
+
+
+def progress_reason(snapshot):
+    """The reason of a Ready=False condition that says the snapshot is still in progress, else None."""
+    condition = ready_condition(snapshot)
+    if condition and condition.get("status") == "False" and in_progress(condition.get("reason")):
+        return condition["reason"]
+    return None
+
+
 def failure_of(snapshot):
     """The Ready condition when it says the snapshot failed (False with a reason that is not "in progress")."""
     condition = ready_condition(snapshot)
     if condition and condition.get("status") == "False" and condition.get("reason") \
-            and condition["reason"] not in IN_PROGRESS_REASONS:
+            and not in_progress(condition["reason"]):
         return condition
     return None
 
@@ -309,20 +338,34 @@ class SnapshotTask:
         self.namespace = self.params["namespace"]
         self.name = self.params["name"]
         self.label = "VirtualMachineSnapshot %s/%s" % (self.namespace, self.name)
+        self.progress_seen = []
 
     def fetch(self):
         return self.client.get_snapshot(self.namespace, self.name)
 
     def wait(self, predicate, changed):
-        waiter = Waiter(self.params["timeout"], self.params["poll_interval"])
+        waiter = Waiter(self.params["timeout"], self.params["poll_interval"], on_progress=self.progress)
         try:
-            return waiter.until(self.fetch, predicate, self.label)
+            return waiter.until(self.fetch_seen, predicate, self.label)
         except WaitTimeoutError as exc:
             raise StepFailed(exc, changed=changed)
 
+    def fetch_seen(self):
+        """fetch, noting each in-progress reason seen (RV(progress), the log line of -vvv)."""
+        snapshot = self.fetch()
+        reason = progress_reason(snapshot)
+        if reason and reason not in self.progress_seen:
+            self.progress_seen.append(reason)
+        return snapshot
+
+    def progress(self, event):
+        log = getattr(self.module, "log", None)
+        if log is not None and not event.get("satisfied"):
+            log("%s: attempt %s, %s" % (self.label, event.get("attempt"), event.get("observed")))
+
     def result(self, changed, snapshot, before, ready):
         return {"changed": changed, "served": True, "api_version": self.client.snapshot_api_version,
-                "snapshot": without_managed_fields(snapshot), "ready": ready,
+                "snapshot": without_managed_fields(snapshot), "ready": ready, "progress": list(self.progress_seen),
                 "diff": {"before": sanitize(before) if before else {}, "after": sanitize(snapshot) if snapshot else {}}}
 
     def present(self):
@@ -385,7 +428,8 @@ def run(module):
             if params["skip_if_unsupported"]:
                 module.warn("the Supervisor does not serve VirtualMachineSnapshot: no snapshot %s (skip_if_unsupported)"
                             % ("taken" if params["state"] == "present" else "to delete"))
-                return {"changed": False, "served": False, "snapshot": None, "ready": None, "api_version": None}
+                return {"changed": False, "served": False, "snapshot": None, "ready": None, "api_version": None,
+                        "progress": []}
             raise VmServiceRestoreError(
                 "the Supervisor %s does not serve VirtualMachineSnapshot (vmoperator.vmware.com)" % client.host,
                 code="SNAPSHOT_API_NOT_SERVED",

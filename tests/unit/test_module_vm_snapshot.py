@@ -199,7 +199,8 @@ def test_not_served_fails_coded_unless_skipped(monkeypatch, state):
     monkeypatch.setattr(module_under_test, "SupervisorClient", lambda kube_params: client)
     module = FakeModule(state=state, skip_if_unsupported=True)
     skipped = module_under_test.run(module)
-    assert skipped == {"changed": False, "served": False, "snapshot": None, "ready": None, "api_version": None}
+    assert skipped == {"changed": False, "served": False, "snapshot": None, "ready": None, "api_version": None,
+                       "progress": []}
     assert "does not serve VirtualMachineSnapshot" in module.warnings[0]
     assert client.calls == []
 
@@ -222,3 +223,72 @@ def test_helpers():
     assert module_under_test.failure_of(snapshot(status={"conditions": [condition("False")]})) is not None
     assert module_under_test.failure_of(snapshot(status={"conditions": [{"type": READY, "status": "False"}]})) is None
     assert module_under_test.settled().observed(None) == "absent"
+
+
+class ScriptedClient(FakeClient):
+    """A created snapshot reports the Ready conditions of ``script`` one read after another (the last stays)."""
+
+    def __init__(self, script, **kwargs):
+        super(ScriptedClient, self).__init__(delay=0, **kwargs)
+        self.script = list(script)
+
+    def get_snapshot(self, namespace, name):
+        snap = self.snapshots.get(name)
+        if snap is not None and not snap.get("_deleting"):
+            step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+            snap["status"] = {"conditions": [condition(*step)]}
+        return super(ScriptedClient, self).get_snapshot(namespace, name)
+
+
+UPSTREAM_PROGRESS = ("VirtualMachineSnapshotWaitingForCreation", "VirtualMachineSnapshotWaitingForCSISync",
+                     "VirtualMachineSnapshotWaitingForDiskRegistration")
+
+
+@pytest.mark.parametrize("reason", UPSTREAM_PROGRESS)
+def test_upstream_waiting_reasons_are_progress(reason):
+    """Upstream: vm-operator controllers/virtualmachinesnapshot/virtualmachinesnapshot_controller.go:341-379
+    (reconcileSnapshotReadyCondition marks Ready False with WaitingForDiskRegistration, WaitingForCreation,
+    WaitingForCSISync while the snapshot is in progress; api/v1alpha6/virtualmachinesnapshot_types.go:86-109)."""
+    snap = snapshot(status={"conditions": [condition("False", reason, "Snapshot is not ready because ...")]})
+    assert module_under_test.failure_of(snap) is None
+    assert module_under_test.progress_reason(snap) == reason
+
+
+def test_a_reason_ending_in_a_waiting_suffix_is_progress():
+    """Upstream: vm-operator virtualmachinesnapshot_controller.go:341-379 (the WaitingFor* reasons; another prefix
+    is taken alike)."""
+    snap = snapshot(status={"conditions": [condition("False", "SnapshotWaitingForCSISync")]})
+    assert module_under_test.failure_of(snap) is None
+
+
+def test_other_false_reasons_still_fail():
+    """Upstream: vm-operator virtualmachinesnapshot_controller.go:341-379 (only the WaitingFor* reasons mean
+    "in progress")."""
+    snap = snapshot(status={"conditions": [condition("False", "VMNotFound")]})
+    assert module_under_test.failure_of(snap)["reason"] == "VMNotFound"
+    assert module_under_test.progress_reason(snap) is None
+
+
+def test_the_wait_polls_through_every_waiting_reason_and_lists_them(monkeypatch):
+    """Upstream: vm-operator virtualmachinesnapshot_controller.go:341-379 (Created, then CSI sync, then Ready)."""
+    client = ScriptedClient([("False", UPSTREAM_PROGRESS[0]), ("False", UPSTREAM_PROGRESS[0]),
+                             ("False", UPSTREAM_PROGRESS[1]), ("True", None)])
+    result = run(client, monkeypatch)
+    assert result["ready"] is True and result["changed"] is True
+    assert result["progress"] == list(UPSTREAM_PROGRESS[:2])
+
+
+def test_a_failure_after_progress_fails_with_its_reason(monkeypatch):
+    """Upstream: vm-operator virtualmachinesnapshot_controller.go:341-379 (a reason other than WaitingFor* is no
+    progress)."""
+    client = ScriptedClient([("False", UPSTREAM_PROGRESS[2]), ("False", "VirtualMachineSnapshotCreationFailed")])
+    result = failure(client, monkeypatch)
+    assert result["error_code"] == "SNAPSHOT_FAILED" and result["reason"] == "VirtualMachineSnapshotCreationFailed"
+
+
+def test_a_waiting_reason_until_the_timeout_says_it_last_saw_it(monkeypatch):
+    """Upstream: vm-operator virtualmachinesnapshot_controller.go:341-379 (the disk registration may not finish)."""
+    client = ScriptedClient([("False", UPSTREAM_PROGRESS[2])])
+    result = failure(client, monkeypatch, timeout=0)
+    assert result["error_code"] == "WAIT_TIMEOUT"
+    assert UPSTREAM_PROGRESS[2] in result["details"]["last_seen"]
