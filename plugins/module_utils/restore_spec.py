@@ -318,8 +318,6 @@ OPTIONS = (
     ("snapshot", False, parse_bool),
     ("allow_destructive", False, parse_bool),
     ("owned_pvcs", "refuse", _choice("refuse", "orphan", "delete")),
-    # issue 10: in place, patch removable: true on the volumes the restore removes (VOLUME_NOT_REMOVABLE)
-    ("make_volumes_removable", False, parse_bool),
 )  # type: Tuple[Tuple[str, Any, Optional[Parser]], ...]
 SPEC_KEYS = tuple(name for name, _default, _parse in OPTIONS)
 

@@ -21,7 +21,6 @@ DEFAULTS = {
     "fix_folder": False, "auto_registration": "unchanged", "continue_on_blocked": False, "app_resources_dir": "",
     "power_on_order": "auto", "power_on_checks": [], "vendor_restore": "landed", "wait_timeout": 3600,
     "registration": "manual", "snapshot": False, "allow_destructive": False, "owned_pvcs": "refuse",
-    "make_volumes_removable": False,
 }
 CHECK = {"group": "shop", "tier": 1, "host": "db.shop.example.com", "port": 5432}
 OVERRIDE = {"from": {"type": "SUBNET", "name": "subnet-prod-a"}, "to": {"type": "SUBNET", "name": "subnet-dr-a"}}
@@ -60,7 +59,7 @@ def test_every_key_given_is_taken_as_given():
         "auto_registration": "disable", "continue_on_blocked": True, "app_resources_dir": "/backups/shop",
         "power_on_order": "parallel", "power_on_checks": [dict(CHECK, timeout=60)], "vendor_restore": "wait",
         "wait_timeout": 1, "registration": "automatic", "snapshot": True, "allow_destructive": True,
-        "owned_pvcs": "orphan", "make_volumes_removable": True,
+        "owned_pvcs": "orphan",
     }
     assert normalise_spec(given, BASE) == given
 
@@ -201,7 +200,6 @@ WRONG_TYPES = {
     "snapshot": ["please", 5, []],
     "allow_destructive": ["sure", 2, {}],
     "owned_pvcs": ["keep", True, ["orphan"], None],
-    "make_volumes_removable": ["perhaps", 2, ["yes"]],
 }
 
 
