@@ -246,8 +246,9 @@ REMEDIATION = {
         "nothing to do. To restore over it, use an in-place (mode: existing) or disk-only restore."),
     "VOLUME_NOT_REMOVABLE": (
         "The VirtualMachine has volumes with removable: false that the backup does not have, and VM Operator's "
-        "webhook refuses a restore that would remove them: set make_volumes_removable: true (the restore "
-        "patches removable: true on them first), or patch spec.volumes[].removable yourself."),
+        "webhook refuses a restore that would remove them: patch spec.volumes[].removable to true on those "
+        "volumes (kubectl patch vm <name> --type=json), then run the restore again; their PVCs stay in the "
+        "namespace."),
     "VOLUMES_MADE_REMOVABLE": (
         "The restore sets removable: true on the VirtualMachine's volumes the backup does not have, so the "
         "in-place restore can remove them: their PVCs stay in the namespace; delete them if unneeded."),

@@ -83,7 +83,7 @@ options:
       - For an in-place restore, volumes of the current VirtualMachine with C(removable=false) that the backup
         does not have make VM Operator's webhook refuse the restore (blocker C(VOLUME_NOT_REMOVABLE)).
       - With V(true) the plan passes with warning C(VOLUMES_MADE_REMOVABLE) and lists them in C(make_removable);
-        the restore sets C(removable=true) on them first.
+        the caller sets C(removable=true) on them before registering (role restore_existing does not do it yet).
     type: bool
     default: false
   network_override:
