@@ -143,7 +143,7 @@ def vdisk_id_for(disk_uuid):
 
 def moved_file_name(file_name):
     """Where a vendor that moves the disk file puts it: "[ds] restored/<file>"."""
-    datastore, _, path = file_name.partition("] ")
+    datastore, _sep, path = file_name.partition("] ")
     return "%s] %s/%s" % (datastore, MOVED_DIR, path.rsplit("/", 1)[-1])
 
 
