@@ -578,11 +578,10 @@ class SupervisorClient:
                         description: Optional[str] = None, dry_run: bool = False) -> Any:
         """Create (server-side apply) a VirtualMachineSnapshot of VM ``vm_name`` → the server's answer.
 
-        The VM is named in ``spec.vmName`` and, for VM Operator versions that reference it so,
-        ``spec.vmRef``."""
+        The VM is named in ``spec.vmName`` only: ``spec.vmRef`` never shipped in VM Operator (commit
+        bf5a74e51), and a Supervisor with strict field validation refuses unknown fields."""
         version = self._snapshot_version()
-        spec = {"vmName": vm_name, "memory": bool(memory),
-                "vmRef": {"apiVersion": self.vm_api_version, "kind": "VirtualMachine", "name": vm_name}}
+        spec = {"vmName": vm_name, "memory": bool(memory)}
         if description:
             spec["description"] = description
         return self.apply({"apiVersion": version, "kind": SNAPSHOT_KIND,

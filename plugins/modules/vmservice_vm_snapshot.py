@@ -93,7 +93,7 @@ options:
     default: false
 notes:
   - The VMware connection options are accepted (one action group for the collection) and ignored.
-  - The VM is named in C(spec.vmName) and, for VM Operator versions that reference it that way, C(spec.vmRef).
+  - The VM is named in C(spec.vmName) (VM Operator never shipped a C(spec.vmRef); one found on an existing snapshot is still read).
 seealso:
   - module: vmservice.restore.vmservice_vm_info
   - module: vmservice.restore.vmservice_vm
